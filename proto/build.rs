@@ -15,8 +15,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let fds = protox::compile(&files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    tonic_prost_build::configure()
-        .file_descriptor_set_path(out.join("earshot_descriptor.bin"))
-        .compile_fds(fds)?;
+    // With a ready descriptor set, tonic-prost-build does not write it out; reflection needs it.
+    std::fs::write(out.join("earshot_descriptor.bin"), prost::Message::encode_to_vec(&fds))?;
+    tonic_prost_build::configure().compile_fds(fds)?;
     Ok(())
 }

@@ -1,1 +1,237 @@
-//! tbd
+//! `earshot-indexer`: the Tantivy side of earshot.
+//!
+//! # Layout
+//! - [`schema`]: fields (fast fields for every insight dimension) and analyzers.
+//! - [`doc`]: mention ⇄ document, unique keys.
+//! - [`writer`]: the indexing thread, fed by a bounded channel; commits on an interval and reports the
+//!   log position it has made durable.
+//! - [`search`]: tenant-scoped search and count over the latest committed searcher.
+//! - [`query`]: turns query text into a Tantivy query.
+//!
+//! Tantivy work never runs on async workers: adds and commits happen on the indexing thread, and
+//! callers run searches inside `spawn_blocking`.
+
+pub mod doc;
+pub mod query;
+pub mod schema;
+pub mod search;
+pub mod writer;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Sender, TrySendError};
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexReader, ReloadPolicy};
+
+pub use schema::Fields;
+pub use writer::{CommitPolicy, IndexCommand};
+
+/// Errors of the index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// Tantivy failed (I/O, corrupt segment, …).
+    #[error("index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    /// The query text is not valid; `span` is the byte range of the problem when known.
+    #[error("invalid query: {message}")]
+    InvalidQuery {
+        /// What is wrong, in plain language.
+        message: String,
+        /// Byte range in the query text.
+        span: Option<(usize, usize)>,
+    },
+    /// The indexing thread has stopped.
+    #[error("the indexing thread has stopped")]
+    Closed,
+    /// The indexing queue is full.
+    #[error("the indexing queue is full")]
+    QueueFull,
+}
+
+/// Settings of the index.
+#[derive(Debug, Clone)]
+pub struct IndexerOptions {
+    /// When to commit.
+    pub commit: CommitPolicy,
+    /// Memory for Tantivy's indexing buffers, in bytes.
+    pub writer_memory_bytes: usize,
+    /// Tantivy indexing threads.
+    pub writer_threads: usize,
+    /// Batches that may wait for the indexing thread.
+    pub queue_capacity: usize,
+}
+
+impl Default for IndexerOptions {
+    fn default() -> Self {
+        IndexerOptions {
+            commit: CommitPolicy::default(),
+            writer_memory_bytes: 256 << 20,
+            writer_threads: 2,
+            queue_capacity: 256,
+        }
+    }
+}
+
+/// Counters the server exports as metrics.
+#[derive(Debug, Default, Clone)]
+pub struct IndexMetrics(Arc<IndexMetricsInner>);
+
+/// The counters behind [`IndexMetrics`].
+#[derive(Debug, Default)]
+pub struct IndexMetricsInner {
+    /// Commits done.
+    pub commits: AtomicU64,
+    /// Documents committed.
+    pub docs_committed: AtomicU64,
+    /// Total commit time in microseconds.
+    pub commit_micros: AtomicU64,
+}
+
+impl IndexMetrics {
+    fn record_commit(&self, docs: usize, elapsed: Duration) {
+        self.0.commits.fetch_add(1, Ordering::Relaxed);
+        self.0.docs_committed.fetch_add(docs as u64, Ordering::Relaxed);
+        self.0.commit_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The counters.
+    pub fn get(&self) -> &IndexMetricsInner {
+        &self.0
+    }
+}
+
+/// The index: a writer thread plus a reader that reloads on every commit.
+pub struct Indexer {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    tx: Sender<IndexCommand>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    metrics: IndexMetrics,
+}
+
+impl Indexer {
+    /// Opens (or creates) the index in `dir` and starts its indexing thread. `on_commit` runs on that
+    /// thread after each commit with the last log position the commit covers.
+    pub fn open(
+        dir: &Path,
+        options: IndexerOptions,
+        on_commit: impl FnMut(u64) + Send + 'static,
+    ) -> Result<Indexer, IndexError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
+        let (schema, fields) = schema::build_schema();
+        let directory = MmapDirectory::open(dir).map_err(|e| {
+            IndexError::Tantivy(tantivy::TantivyError::SystemError(format!("cannot open {}: {e}", dir.display())))
+        })?;
+        let index = Index::open_or_create(directory, schema)?;
+        schema::register_tokenizers(index.tokenizers());
+        let writer = index.writer_with_num_threads(options.writer_threads.max(1), options.writer_memory_bytes)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let metrics = IndexMetrics::default();
+        let (tx, rx) = bounded(options.queue_capacity.max(1));
+        let writer_loop = writer::WriterLoop {
+            writer,
+            reader: reader.clone(),
+            fields: fields.clone(),
+            policy: options.commit.clone(),
+            on_commit: Box::new(on_commit),
+            metrics: metrics.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("earshot-indexer".into())
+            .spawn(move || writer_loop.run(rx))
+            .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
+        Ok(Indexer { index, reader, fields, tx, thread: Mutex::new(Some(thread)), metrics })
+    }
+
+    /// The schema's fields.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The Tantivy index (for tokenizers and schema).
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Commit and indexing counters.
+    pub fn metrics(&self) -> &IndexMetrics {
+        &self.metrics
+    }
+
+    /// A searcher on the latest commit.
+    pub fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    /// Sends work to the indexing thread, waiting while its queue is full (back-pressure).
+    pub fn send(&self, command: IndexCommand) -> Result<(), IndexError> {
+        self.tx.send(command).map_err(|_| IndexError::Closed)
+    }
+
+    /// Sends work to the indexing thread unless its queue is full.
+    pub fn try_send(&self, command: IndexCommand) -> Result<(), IndexError> {
+        self.tx.try_send(command).map_err(|e| match e {
+            TrySendError::Full(_) => IndexError::QueueFull,
+            TrySendError::Disconnected(_) => IndexError::Closed,
+        })
+    }
+
+    /// A sender for the indexing thread, for pipelines that feed it directly.
+    pub fn sender(&self) -> Sender<IndexCommand> {
+        self.tx.clone()
+    }
+
+    /// Commits what was sent so far and waits for it. Blocking.
+    pub fn commit(&self) -> Result<Option<u64>, IndexError> {
+        let (reply, rx) = bounded(1);
+        self.send(IndexCommand::Commit { reply })?;
+        rx.recv()
+            .map_err(|_| IndexError::Closed)?
+            .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::SystemError(e)))
+    }
+
+    /// Calls `f` with the unique key of every indexed mention (to rebuild dedupe sets on start).
+    pub fn for_each_key(&self, mut f: impl FnMut(&str)) -> Result<(), IndexError> {
+        let searcher = self.searcher();
+        let mut buf = String::new();
+        for segment in searcher.segment_readers() {
+            let Some(column) = segment.fast_fields().str("key")? else { continue };
+            let alive = segment.alive_bitset();
+            for doc in 0..segment.max_doc() {
+                if alive.is_some_and(|a| !a.is_alive(doc)) {
+                    continue;
+                }
+                for ord in column.term_ords(doc) {
+                    buf.clear();
+                    if column.ord_to_str(ord, &mut buf).map_err(tantivy::TantivyError::from)? {
+                        f(&buf);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits what is pending and stops the indexing thread. Blocking.
+    pub fn close(&self) {
+        if let Err(e) = self.commit() {
+            tracing::warn!(error = %e, "final commit failed; the write-ahead log still holds the data");
+        }
+    }
+
+    /// Waits for the indexing thread to end; it ends once every sender (this indexer's and the
+    /// pipeline's) is dropped. Blocking.
+    pub fn join(self) {
+        let Indexer { tx, thread, .. } = self;
+        drop(tx);
+        if let Some(handle) = thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = handle.join();
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The Tantivy schema of a mention and the tokenizers it needs.
+//!
+//! Every field insights aggregate on is a fast field. The mention itself is stored once, as its protobuf
+//! encoding in `raw`, so that a hit decodes back to exactly what was ingested.
+
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
+    TextOptions, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
+};
+
+/// Name of the analyzer for free text (mention text, author names, urls).
+pub const SOCIAL_TOKENIZER: &str = "earshot_social";
+/// Name of the analyzer for keyword fields we match case-insensitively (handles, tags).
+pub const KEYWORD_LOWER_TOKENIZER: &str = "earshot_keyword_lower";
+
+/// Handles to every field of the schema.
+#[derive(Clone, Debug)]
+pub struct Fields {
+    /// `tenant \x1f id`: unique key, used to rebuild the dedupe set on start.
+    pub key: Field,
+    /// Owning tenant; every query is filtered on it.
+    pub tenant: Field,
+    /// The mention id within its tenant.
+    pub id: Field,
+    /// Source network, lower case (`twitter`).
+    pub source: Field,
+    /// The url, tokenized so domains and path words are searchable.
+    pub url: Field,
+    /// Author id on the source network.
+    pub author_id: Field,
+    /// Author handle, lower case, without `@`.
+    pub author_handle: Field,
+    /// Author display name, tokenized.
+    pub author_name: Field,
+    /// Follower count (reach).
+    pub author_followers: Field,
+    /// Whether the author is verified.
+    pub author_verified: Field,
+    /// The mention text, with positions for phrase and proximity queries.
+    pub text: Field,
+    /// ISO 639-1 language code, lower case.
+    pub language: Field,
+    /// ISO 3166-1 alpha-2 country code, upper case.
+    pub country: Field,
+    /// Publication time, second precision.
+    pub created_at: Field,
+    /// `post`, `reply`, `repost`, `quote`, `comment` or `review`.
+    pub engagement_type: Field,
+    /// Id of the mention replied to / reposted / quoted.
+    pub parent_id: Field,
+    /// Id of the conversation root.
+    pub root_id: Field,
+    /// Like count.
+    pub likes: Field,
+    /// Share count.
+    pub shares: Field,
+    /// Reply count.
+    pub replies: Field,
+    /// Tags, lower case.
+    pub tags: Field,
+    /// Review rating; 0 when none.
+    pub rating: Field,
+    /// `negative`, `neutral`, `positive`, or `unclassified`.
+    pub sentiment: Field,
+    /// Probability of the sentiment label.
+    pub sentiment_score: Field,
+    /// Version of the model that set the sentiment; empty when unclassified.
+    pub model_version: Field,
+    /// Ingest time, second precision.
+    pub ingested_at: Field,
+    /// The protobuf-encoded mention, stored.
+    pub raw: Field,
+}
+
+fn keyword() -> TextOptions {
+    STRING | FAST
+}
+
+fn keyword_lower() -> TextOptions {
+    TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(KEYWORD_LOWER_TOKENIZER)
+                .set_index_option(IndexRecordOption::Basic),
+        )
+        .set_fast(KEYWORD_LOWER_TOKENIZER)
+}
+
+fn free_text(positions: bool) -> TextOptions {
+    let option = if positions {
+        IndexRecordOption::WithFreqsAndPositions
+    } else {
+        IndexRecordOption::WithFreqs
+    };
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(SOCIAL_TOKENIZER).set_index_option(option),
+    )
+}
+
+fn count() -> NumericOptions {
+    NumericOptions::default().set_fast().set_indexed()
+}
+
+fn date() -> DateOptions {
+    DateOptions::default().set_indexed().set_fast().set_precision(DateTimePrecision::Seconds)
+}
+
+/// Builds the schema and the handles to its fields.
+pub fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        key: b.add_text_field("key", keyword()),
+        tenant: b.add_text_field("tenant", keyword()),
+        id: b.add_text_field("id", STRING),
+        source: b.add_text_field("source", keyword()),
+        url: b.add_text_field("url", free_text(true)),
+        author_id: b.add_text_field("author_id", keyword()),
+        author_handle: b.add_text_field("author_handle", keyword_lower()),
+        author_name: b.add_text_field("author_name", free_text(true)),
+        author_followers: b.add_u64_field("author_followers", count()),
+        author_verified: b.add_bool_field("author_verified", INDEXED | FAST),
+        text: b.add_text_field("text", free_text(true)),
+        language: b.add_text_field("language", keyword()),
+        country: b.add_text_field("country", keyword()),
+        created_at: b.add_date_field("created_at", date()),
+        engagement_type: b.add_text_field("engagement_type", keyword()),
+        parent_id: b.add_text_field("parent_id", STRING),
+        root_id: b.add_text_field("root_id", STRING),
+        likes: b.add_u64_field("likes", count()),
+        shares: b.add_u64_field("shares", count()),
+        replies: b.add_u64_field("replies", count()),
+        tags: b.add_text_field("tags", keyword_lower()),
+        rating: b.add_f64_field("rating", count()),
+        sentiment: b.add_text_field("sentiment", keyword()),
+        sentiment_score: b.add_f64_field("sentiment_score", FAST),
+        model_version: b.add_text_field("model_version", keyword()),
+        ingested_at: b.add_date_field("ingested_at", date()),
+        raw: b.add_bytes_field("raw", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// Registers earshot's analyzers on an index's tokenizer manager.
+pub fn register_tokenizers(manager: &TokenizerManager) {
+    manager.register(
+        SOCIAL_TOKENIZER,
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(100))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .build(),
+    );
+    manager.register(
+        KEYWORD_LOWER_TOKENIZER,
+        TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
+            .filter(RemoveLongFilter::limit(200))
+            .filter(LowerCaser)
+            .build(),
+    );
+}

@@ -1,0 +1,133 @@
+//! The indexing thread: adds documents, commits on a short interval, reloads the searcher, and reports
+//! how far the index is durable so that the write-ahead log can be truncated.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use earshot_proto::v1::Mention;
+use tantivy::{IndexReader, IndexWriter, Term};
+use tracing::{debug, error, info};
+
+use crate::doc::to_document;
+use crate::schema::Fields;
+
+/// Work for the indexing thread.
+pub enum IndexCommand {
+    /// Mentions to add; `last_position` is the log position of the last one (`None` for work that is not
+    /// in the log).
+    Add {
+        /// The mentions, already validated and deduplicated.
+        mentions: Vec<(Mention, String)>,
+        /// Log position of the last mention of the batch.
+        last_position: Option<u64>,
+    },
+    /// Deletes every document whose `field` holds `value`, then commits.
+    Delete {
+        /// The term to delete by.
+        term: Term,
+    },
+    /// Commits now and answers when done.
+    Commit {
+        /// Answered with the committed log position.
+        reply: crossbeam_channel::Sender<Result<Option<u64>, String>>,
+    },
+}
+
+/// When the indexing thread commits.
+#[derive(Debug, Clone)]
+pub struct CommitPolicy {
+    /// Longest time an added document waits before a commit makes it searchable.
+    pub interval: Duration,
+    /// Commit early once this many documents are waiting.
+    pub max_docs: usize,
+}
+
+impl Default for CommitPolicy {
+    fn default() -> Self {
+        CommitPolicy { interval: Duration::from_millis(500), max_docs: 200_000 }
+    }
+}
+
+pub(crate) struct WriterLoop {
+    pub writer: IndexWriter,
+    pub reader: IndexReader,
+    pub fields: Fields,
+    pub policy: CommitPolicy,
+    pub on_commit: Box<dyn FnMut(u64) + Send>,
+    pub metrics: crate::IndexMetrics,
+}
+
+impl WriterLoop {
+    pub(crate) fn run(mut self, rx: Receiver<IndexCommand>) {
+        let mut pending_docs = 0usize;
+        let mut first_pending: Option<Instant> = None;
+        let mut pending_position: Option<u64> = None;
+        loop {
+            let deadline = first_pending.map(|t| t + self.policy.interval);
+            let received = match deadline {
+                Some(d) => rx.recv_deadline(d),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            let mut reply = None;
+            let commit_now = match received {
+                Ok(IndexCommand::Add { mentions, last_position }) => {
+                    for (mention, model_version) in &mentions {
+                        let doc = to_document(&self.fields, mention, model_version);
+                        if let Err(e) = self.writer.add_document(doc) {
+                            error!(error = %e, "indexing failed");
+                        }
+                    }
+                    pending_docs += mentions.len();
+                    if last_position.is_some() {
+                        pending_position = last_position;
+                    }
+                    first_pending.get_or_insert_with(Instant::now);
+                    pending_docs >= self.policy.max_docs
+                }
+                Ok(IndexCommand::Delete { term }) => {
+                    self.writer.delete_term(term);
+                    true
+                }
+                Ok(IndexCommand::Commit { reply: r }) => {
+                    reply = Some(r);
+                    true
+                }
+                Err(RecvTimeoutError::Timeout) => true,
+                Err(RecvTimeoutError::Disconnected) => {
+                    if first_pending.is_some() {
+                        let _ = self.commit(pending_docs, pending_position);
+                    }
+                    info!("indexing thread stopped");
+                    return;
+                }
+            };
+            if commit_now {
+                let result = self.commit(pending_docs, pending_position);
+                pending_docs = 0;
+                first_pending = None;
+                if let Some(r) = reply {
+                    let _ = r.send(result.map(|()| pending_position));
+                }
+            }
+        }
+    }
+
+    fn commit(&mut self, docs: usize, position: Option<u64>) -> Result<(), String> {
+        let started = Instant::now();
+        if let Err(e) = self.writer.commit() {
+            // Nothing is truncated from the log, so the documents come back on restart.
+            error!(error = %e, "index commit failed");
+            return Err(e.to_string());
+        }
+        if let Err(e) = self.reader.reload() {
+            error!(error = %e, "searcher reload failed");
+        }
+        let elapsed = started.elapsed();
+        self.metrics.record_commit(docs, elapsed);
+        debug!(docs, ?elapsed, "committed");
+        if let Some(p) = position {
+            (self.on_commit)(p);
+        }
+        Ok(())
+    }
+}
