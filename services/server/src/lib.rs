@@ -1,1 +1,214 @@
-//! tbd
+//! `earshot-server`: the gRPC service and the `run` that wires log, index and server together.
+//!
+//! # Layout
+//! - [`validate`]: checks of one mention at the boundary (field + reason).
+//! - [`ingest`]: the ingest domain (validate → dedupe → durable log → ack).
+//! - [`pipeline`]: log → indexing thread.
+//! - [`search`]: the search domain.
+//! - [`grpc`]: thin tonic adapters.
+//! - [`error`]: domain errors and their mapping onto gRPC codes.
+//!
+//! Data flow: `Ingest` → validate → log append (group commit, fsync) → ack; the log thread hands
+//! durable records to the indexing thread, whose commits (≤ `commit_interval`) make them searchable and
+//! let the log drop them. On start, what the log still holds is replayed, skipping what the index has.
+
+pub mod error;
+pub mod grpc;
+pub mod ingest;
+pub mod pipeline;
+pub mod search;
+pub mod validate;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use earshot_indexer::doc::{key_hash, mention_key};
+use earshot_indexer::{CommitPolicy, IndexCommand, Indexer, IndexerOptions};
+use earshot_proto::v1::ingest_service_server::IngestServiceServer;
+use earshot_proto::v1::search_service_server::SearchServiceServer;
+use earshot_wal::{Wal, WalOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tracing::info;
+
+use crate::ingest::{Ingestor, SeenKeys};
+
+/// Server settings (the CLI fills them from flags and `EARSHOT_*` variables).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Folder for the log and the index.
+    pub data_dir: PathBuf,
+    /// Most mentions per ingest request.
+    pub max_batch: usize,
+    /// Longest wait between an ack and the commit that makes it searchable.
+    pub commit_interval: Duration,
+    /// Memory for Tantivy's indexing buffers.
+    pub index_memory_bytes: usize,
+    /// Tantivy indexing threads.
+    pub index_threads: usize,
+    /// Largest gRPC message accepted, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("earshot-data"),
+            max_batch: 1000,
+            commit_interval: Duration::from_millis(500),
+            index_memory_bytes: 256 << 20,
+            index_threads: 2,
+            max_message_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The index could not be opened.
+    #[error(transparent)]
+    Index(#[from] earshot_indexer::IndexError),
+    /// The log could not be opened.
+    #[error(transparent)]
+    Wal(#[from] earshot_wal::WalError),
+    /// The gRPC server failed.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Reflection could not be set up.
+    #[error("reflection: {0}")]
+    Reflection(String),
+    /// A start-up task panicked.
+    #[error("start-up task failed: {0}")]
+    Join(String),
+}
+
+/// The storage side of a server: index, log and dedupe keys, opened and replayed.
+pub struct Storage {
+    /// The index.
+    pub indexer: Arc<Indexer>,
+    /// The write-ahead log.
+    pub wal: Arc<Wal>,
+    /// Keys of everything stored.
+    pub seen: Arc<SeenKeys>,
+    /// Last log position the index has committed.
+    pub committed: watch::Receiver<Option<u64>>,
+}
+
+impl Storage {
+    /// Opens index and log under `config.data_dir`, rebuilds the dedupe keys and replays the log. Blocking.
+    pub fn open(config: &Config) -> Result<Storage, ServerError> {
+        let (committed_tx, committed) = watch::channel(None);
+        let wal_slot: Arc<OnceLock<Arc<Wal>>> = Arc::new(OnceLock::new());
+        let on_commit = {
+            let wal_slot = wal_slot.clone();
+            move |position: u64| {
+                if let Some(wal) = wal_slot.get() {
+                    wal.truncate(position);
+                }
+                committed_tx.send_replace(Some(position));
+            }
+        };
+        let options = IndexerOptions {
+            commit: CommitPolicy { interval: config.commit_interval, ..CommitPolicy::default() },
+            writer_memory_bytes: config.index_memory_bytes,
+            writer_threads: config.index_threads,
+            ..IndexerOptions::default()
+        };
+        let indexer = Arc::new(Indexer::open(&config.data_dir.join("index"), options, on_commit)?);
+        let seen = Arc::new(SeenKeys::default());
+        indexer.for_each_key(|key| {
+            seen.insert(key_hash(key));
+        })?;
+        let indexed = seen.len();
+        let (wal, replay) = Wal::open(
+            &config.data_dir.join("wal"),
+            WalOptions::default(),
+            pipeline::index_sink(indexer.sender()),
+        )?;
+        let wal = Arc::new(wal);
+        let _ = wal_slot.set(wal.clone());
+        let replayed = replay.records.len();
+        let last_position = replay.records.last().map(|(p, _)| *p);
+        let mentions: Vec<_> = pipeline::decode_records(replay.records)
+            .into_iter()
+            .filter(|(_, m)| seen.insert(key_hash(&mention_key(&m.tenant, &m.id))))
+            .map(|(_, m)| (m, String::new()))
+            .collect();
+        let recovered = mentions.len();
+        indexer.send(IndexCommand::Add { mentions, last_position })?;
+        info!(indexed, replayed, recovered, torn_bytes = replay.torn_bytes, "storage opened");
+        Ok(Storage { indexer, wal, seen, committed })
+    }
+
+    /// Writes what is queued, commits the index and stops the log. Blocking.
+    pub fn close(&self) {
+        self.wal.close();
+        self.indexer.close();
+    }
+}
+
+/// Runs the server on `listener` until `shutdown` resolves, then drains calls, commits and returns.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+    health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+
+    let open_config = config.clone();
+    let storage = tokio::task::spawn_blocking(move || Storage::open(&open_config))
+        .await
+        .map_err(|e| ServerError::Join(e.to_string()))??;
+    let storage = Arc::new(storage);
+
+    let ingestor =
+        Arc::new(Ingestor::new(storage.wal.clone(), storage.seen.clone(), storage.committed.clone(), config.max_batch));
+    let search = Arc::new(search::SearchDomain::new(storage.indexer.clone()));
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(earshot_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServerError::Reflection(e.to_string()))?;
+
+    let max = config.max_message_bytes;
+    let ingest_service = IngestServiceServer::new(grpc::IngestApi(ingestor))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let search_service = SearchServiceServer::new(grpc::SearchApi(search))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+
+    health.set_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+    health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+    info!(addr = ?listener.local_addr().ok(), "serving");
+
+    let stopping = {
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            info!("shutting down: no new calls, draining");
+            health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+            health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+        }
+    };
+    let served = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(ingest_service)
+        .add_service(search_service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
+        .await;
+
+    let closing = storage.clone();
+    tokio::task::spawn_blocking(move || closing.close())
+        .await
+        .map_err(|e| ServerError::Join(e.to_string()))?;
+    info!("stopped");
+    served.map_err(ServerError::from)
+}

@@ -1,0 +1,152 @@
+//! Command-line flags. Every flag can also be set through an `EARSHOT_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// earshot: social-listening analytics — ingest mentions, search them, read insights.
+#[derive(Parser, Debug)]
+#[command(name = "earshot", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the service (gRPC) with embedded defaults.
+    Serve(ServeArgs),
+    /// Stream mentions from files (JSON lines or CSV) to a running server.
+    Import(ImportArgs),
+    /// Search a running server with a Boolean query.
+    Search(SearchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// Log format on stderr.
+    #[arg(long, env = "EARSHOT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info` or `earshot_server=debug`.
+    #[arg(long, env = "EARSHOT_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on for gRPC (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "EARSHOT_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Folder for the write-ahead log and the index.
+    #[arg(long, env = "EARSHOT_DATA_DIR", default_value = "./earshot-data")]
+    pub data_dir: PathBuf,
+    /// Most mentions in one ingest request.
+    #[arg(long, env = "EARSHOT_MAX_BATCH", default_value_t = 1000)]
+    pub max_batch: usize,
+    /// Longest time, in milliseconds, between an acknowledgement and the commit that makes it searchable.
+    #[arg(long, env = "EARSHOT_COMMIT_INTERVAL_MS", default_value_t = 500)]
+    pub commit_interval_ms: u64,
+    /// Memory for the index writer's buffers, in MiB.
+    #[arg(long, env = "EARSHOT_INDEX_MEMORY_MB", default_value_t = 256)]
+    pub index_memory_mb: usize,
+    /// Index writer threads.
+    #[arg(long, env = "EARSHOT_INDEX_THREADS", default_value_t = 2)]
+    pub index_threads: usize,
+    /// Files to import into this server once it is up (e.g. the sample corpus).
+    #[arg(long, env = "EARSHOT_IMPORT", value_delimiter = ',')]
+    pub import: Vec<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Decide by file extension (.csv is CSV, anything else JSON lines).
+    Auto,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// Server address.
+    #[arg(long, env = "EARSHOT_SERVER", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
+    /// Tenant to act for.
+    #[arg(long, env = "EARSHOT_TENANT", default_value = "default")]
+    pub tenant: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Files to import; `-` reads standard input.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Input format.
+    #[arg(long, env = "EARSHOT_IMPORT_FORMAT", value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// Mentions per request.
+    #[arg(long, env = "EARSHOT_IMPORT_BATCH", default_value_t = 500)]
+    pub batch_size: usize,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Hide the progress bar.
+    #[arg(long, env = "EARSHOT_NO_PROGRESS")]
+    pub no_progress: bool,
+    /// Wait until the imported mentions are searchable before exiting.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SortArg {
+    Newest,
+    Oldest,
+    Relevance,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// The Boolean query, e.g. '"customer service" AND (slow OR rude)'.
+    pub query: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Most hits to print.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Only mentions created at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only mentions created before this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Order of hits.
+    #[arg(long, value_enum, default_value_t = SortArg::Newest)]
+    pub sort: SortArg,
+    /// Only print the number of matches.
+    #[arg(long)]
+    pub count: bool,
+}
+
+pub fn init_logging(args: &LogArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,91 @@
+//! `earshot search`: runs a query against a running server and prints a table or JSON.
+
+use anyhow::Context;
+use earshot_proto::v1::search_service_client::SearchServiceClient;
+use earshot_proto::v1::{CountRequest, SearchRequest, SortOrder, TimeRange};
+use serde_json::json;
+
+use crate::args::{SearchArgs, SortArg};
+use crate::json::{mention_json, sentiment_label};
+use crate::records::parse_time;
+
+fn with_tenant<T>(message: T, tenant: &str) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert(earshot_server::grpc::TENANT_HEADER, tenant.parse().context("tenant is not a valid header value")?);
+    Ok(request)
+}
+
+fn status_error(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{}: {}", status.code(), status.message())
+}
+
+/// One line of text for a table cell.
+fn cell(text: &str, width: usize) -> String {
+    let flat: String = text.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
+    if flat.chars().count() <= width {
+        flat
+    } else {
+        let cut: String = flat.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Entry point of `earshot search`.
+pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
+    let range = match (&args.from, &args.to) {
+        (None, None) => None,
+        (from, to) => Some(TimeRange {
+            from: from.as_deref().map(parse_time).transpose().map_err(anyhow::Error::msg)?,
+            to: to.as_deref().map(parse_time).transpose().map_err(anyhow::Error::msg)?,
+        }),
+    };
+    let mut client = SearchServiceClient::connect(args.client.server.clone())
+        .await
+        .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
+    if args.count {
+        let request = with_tenant(CountRequest { query: args.query.clone(), time_range: range }, &args.client.tenant)?;
+        let count = client.count(request).await.map_err(status_error)?.into_inner().count;
+        if args.json {
+            println!("{}", json!({ "count": count }));
+        } else {
+            println!("{count}");
+        }
+        return Ok(());
+    }
+    let sort = match args.sort {
+        SortArg::Newest => SortOrder::TimeDesc,
+        SortArg::Oldest => SortOrder::TimeAsc,
+        SortArg::Relevance => SortOrder::Relevance,
+    };
+    let message = SearchRequest {
+        query: args.query.clone(),
+        time_range: range,
+        sort: sort as i32,
+        page_size: args.limit,
+        page_token: String::new(),
+        highlight: !args.json,
+    };
+    let response = client.search(with_tenant(message, &args.client.tenant)?).await.map_err(status_error)?.into_inner();
+    if args.json {
+        let hits: Vec<_> = response
+            .hits
+            .iter()
+            .filter_map(|h| h.mention.as_ref().map(|m| json!({"score": h.score, "mention": mention_json(m)})))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json!({ "total": response.total, "hits": hits }))?);
+        return Ok(());
+    }
+    println!("{:<20}  {:<18}  {:<12}  TEXT", "CREATED", "AUTHOR", "SENTIMENT");
+    for hit in &response.hits {
+        let Some(m) = &hit.mention else { continue };
+        let created = chrono::DateTime::from_timestamp(m.created_at.map_or(0, |t| t.seconds), 0)
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        let handle = m.author.as_ref().map(|a| format!("@{}", a.handle)).unwrap_or_default();
+        println!("{:<20}  {:<18}  {:<12}  {}", created, cell(&handle, 18), sentiment_label(m), cell(&m.text, 80));
+    }
+    println!("{} of {} matches", response.hits.len(), response.total);
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Domain errors of the server and their one mapping onto gRPC status codes.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// How long a client should wait before retrying after back-pressure.
+pub const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// Errors of the ingest path.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// More mentions in one request than the server accepts.
+    #[error("batch of {size} mentions is larger than the limit of {max}")]
+    BatchTooLarge {
+        /// Mentions in the request.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The write-ahead log queue is full; retry shortly.
+    #[error("ingest queue is full, retry shortly")]
+    Overloaded,
+    /// The tenant of the call is not valid.
+    #[error("invalid tenant: {0}")]
+    InvalidTenant(String),
+    /// The log cannot take writes (I/O failure or shutting down).
+    #[error("ingest unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Errors of search and count.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// A request field is invalid.
+    #[error("invalid {field}: {reason}")]
+    InvalidArgument {
+        /// The field path.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The query text is invalid.
+    #[error("invalid query: {message}")]
+    InvalidQuery {
+        /// What is wrong.
+        message: String,
+        /// Byte range of the problem, when known.
+        span: Option<(usize, usize)>,
+    },
+    /// The tenant of the call is not valid.
+    #[error("invalid tenant: {0}")]
+    InvalidTenant(String),
+    /// The index failed.
+    #[error("index failure: {0}")]
+    Index(String),
+}
+
+fn invalid(field: &str, reason: &str) -> Status {
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("invalid {field}: {reason}"),
+        ErrorDetails::with_bad_request_violation(field, reason),
+    )
+}
+
+fn retry_later(code: Code, message: String) -> Status {
+    let mut status =
+        Status::with_error_details(code, message, ErrorDetails::with_retry_info(Some(RETRY_AFTER)));
+    if let Ok(v) = format!("{:.1}", RETRY_AFTER.as_secs_f32()).parse() {
+        status.metadata_mut().insert("retry-after", v);
+    }
+    status
+}
+
+impl From<IngestError> for Status {
+    fn from(e: IngestError) -> Status {
+        match e {
+            IngestError::BatchTooLarge { .. } => retry_free_exhausted(e.to_string()),
+            IngestError::Overloaded => retry_later(Code::ResourceExhausted, e.to_string()),
+            IngestError::InvalidTenant(reason) => invalid("tenant", &reason),
+            IngestError::Unavailable(_) => retry_later(Code::Unavailable, e.to_string()),
+        }
+    }
+}
+
+fn retry_free_exhausted(message: String) -> Status {
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        message.clone(),
+        ErrorDetails::with_bad_request_violation("mentions", message),
+    )
+}
+
+impl From<SearchError> for Status {
+    fn from(e: SearchError) -> Status {
+        match e {
+            SearchError::InvalidArgument { field, reason } => invalid(field, &reason),
+            SearchError::InvalidQuery { message, span } => {
+                let reason = match span {
+                    Some((s, t)) => format!("{message} (at {s}..{t})"),
+                    None => message,
+                };
+                invalid("query", &reason)
+            }
+            SearchError::InvalidTenant(reason) => invalid("tenant", &reason),
+            SearchError::Index(_) => Status::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<earshot_indexer::IndexError> for SearchError {
+    fn from(e: earshot_indexer::IndexError) -> Self {
+        match e {
+            earshot_indexer::IndexError::InvalidQuery { message, span } => {
+                SearchError::InvalidQuery { message, span }
+            }
+            other => SearchError::Index(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes() {
+        let s: Status = IngestError::BatchTooLarge { size: 5, max: 1 }.into();
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        let s: Status = IngestError::Overloaded.into();
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert!(s.metadata().get("retry-after").is_some());
+        let s: Status = SearchError::InvalidQuery { message: "x".into(), span: Some((1, 2)) }.into();
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let details = s.get_error_details();
+        assert_eq!(details.bad_request().map(|b| b.field_violations[0].field.as_str()), Some("query"));
+    }
+}

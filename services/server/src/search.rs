@@ -1,0 +1,135 @@
+//! The search domain: request checks, query parsing and Tantivy work off the async workers.
+
+use std::sync::Arc;
+
+use earshot_indexer::query::parse_query;
+use earshot_indexer::search::{SearchParams, Sort};
+use earshot_indexer::Indexer;
+use earshot_proto::v1::{Hit, SearchRequest, SearchResponse, SortOrder, TimeRange};
+
+use crate::error::SearchError;
+use crate::validate::validate_tenant;
+
+/// Page size when the request leaves it at 0.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+/// Largest page size.
+pub const MAX_PAGE_SIZE: usize = 1000;
+/// Deepest result reachable by paging (offset + page size).
+pub const MAX_RESULT_WINDOW: usize = 100_000;
+
+/// The search domain service.
+pub struct SearchDomain {
+    indexer: Arc<Indexer>,
+}
+
+fn time_bounds(range: Option<&TimeRange>) -> Result<(Option<i64>, Option<i64>), SearchError> {
+    let Some(range) = range else { return Ok((None, None)) };
+    let from = range.from.map(|t| t.seconds);
+    let to = range.to.map(|t| t.seconds + i64::from(t.nanos > 0));
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            return Err(SearchError::InvalidArgument {
+                field: "time_range",
+                reason: "from must be before to".into(),
+            });
+        }
+    }
+    Ok((from, to))
+}
+
+/// Encodes the offset of the next page as an opaque token.
+fn encode_token(offset: usize) -> String {
+    hex::encode(format!("o:{offset}"))
+}
+
+fn decode_token(token: &str) -> Result<usize, SearchError> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    let bad = || SearchError::InvalidArgument { field: "page_token", reason: "not a token from a previous response".into() };
+    let bytes = hex::decode(token).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix("o:").and_then(|n| n.parse().ok()).ok_or_else(bad)
+}
+
+impl SearchDomain {
+    /// A search service over `indexer`.
+    pub fn new(indexer: Arc<Indexer>) -> Self {
+        SearchDomain { indexer }
+    }
+
+    /// Runs a search for `tenant`.
+    pub async fn search(&self, tenant: String, req: SearchRequest) -> Result<SearchResponse, SearchError> {
+        validate_tenant(&tenant).map_err(SearchError::InvalidTenant)?;
+        let limit = match req.page_size as usize {
+            0 => DEFAULT_PAGE_SIZE,
+            n if n > MAX_PAGE_SIZE => {
+                return Err(SearchError::InvalidArgument {
+                    field: "page_size",
+                    reason: format!("must be at most {MAX_PAGE_SIZE}"),
+                })
+            }
+            n => n,
+        };
+        let offset = decode_token(&req.page_token)?;
+        if offset + limit > MAX_RESULT_WINDOW {
+            return Err(SearchError::InvalidArgument {
+                field: "page_token",
+                reason: format!("paging is limited to the first {MAX_RESULT_WINDOW} results; narrow the query"),
+            });
+        }
+        let (from, to) = time_bounds(req.time_range.as_ref())?;
+        let sort = match SortOrder::try_from(req.sort) {
+            Ok(SortOrder::Unspecified | SortOrder::TimeDesc) => Sort::TimeDesc,
+            Ok(SortOrder::TimeAsc) => Sort::TimeAsc,
+            Ok(SortOrder::Relevance) => Sort::Relevance,
+            Err(_) => return Err(SearchError::InvalidArgument { field: "sort", reason: "unknown sort order".into() }),
+        };
+        let indexer = self.indexer.clone();
+        let results = tokio::task::spawn_blocking(move || {
+            let query = parse_query(indexer.index(), indexer.fields(), &req.query)?;
+            let params = SearchParams { tenant, query, from, to, sort, offset, limit, highlight: req.highlight };
+            indexer.search(params).map_err(SearchError::from)
+        })
+        .await
+        .map_err(|e| SearchError::Index(e.to_string()))??;
+        let next = offset + results.hits.len();
+        let next_page_token =
+            if (next as u64) < results.total && results.hits.len() == limit { encode_token(next) } else { String::new() };
+        Ok(SearchResponse {
+            hits: results
+                .hits
+                .into_iter()
+                .map(|h| Hit { mention: Some(h.mention), score: h.score, highlight: h.highlight.unwrap_or_default() })
+                .collect(),
+            total: results.total,
+            next_page_token,
+        })
+    }
+
+    /// Counts matches for `tenant`.
+    pub async fn count(&self, tenant: String, query: String, range: Option<TimeRange>) -> Result<u64, SearchError> {
+        validate_tenant(&tenant).map_err(SearchError::InvalidTenant)?;
+        let (from, to) = time_bounds(range.as_ref())?;
+        let indexer = self.indexer.clone();
+        tokio::task::spawn_blocking(move || {
+            let query = parse_query(indexer.index(), indexer.fields(), &query)?;
+            indexer.count(&tenant, query, from, to).map_err(SearchError::from)
+        })
+        .await
+        .map_err(|e| SearchError::Index(e.to_string()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_garbage() {
+        assert_eq!(decode_token(&encode_token(40)).ok(), Some(40));
+        assert_eq!(decode_token("").ok(), Some(0));
+        assert!(decode_token("zz").is_err());
+        assert!(decode_token(&hex::encode("x:1")).is_err());
+    }
+}
