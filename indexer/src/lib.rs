@@ -130,6 +130,8 @@ impl Indexer {
         })?;
         let index = Index::open_or_create(directory, schema)?;
         schema::register_tokenizers(index.tokenizers());
+        // Fast fields resolve their normalizers through a manager of their own.
+        schema::register_tokenizers(index.fast_field_tokenizer());
         let writer = index.writer_with_num_threads(options.writer_threads.max(1), options.writer_memory_bytes)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let metrics = IndexMetrics::default();

@@ -1,1 +1,169 @@
-//! tbd
+//! `earshot-tests`: a sandbox that runs the real `earshot` binary on port 0 in a temp dir, and the
+//! helpers the end-to-end tests share. The tests themselves are in `tests/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use earshot_proto::v1::ingest_service_client::IngestServiceClient;
+use earshot_proto::v1::search_service_client::SearchServiceClient;
+use earshot_proto::v1::{Author, Mention, SearchRequest, SortOrder};
+use futures::StreamExt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+/// Path of the `earshot` binary: `EARSHOT_BIN`, or the workspace's debug build (built on first use).
+pub fn earshot_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("EARSHOT_BIN") {
+            return PathBuf::from(p);
+        }
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> → target/<profile>/earshot
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = std::process::Command::new(cargo);
+        build.args(["build", "-q", "-p", "earshot-cli", "--bin", "earshot"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building earshot failed");
+        profile_dir.join("earshot")
+    })
+    .clone()
+}
+
+/// A running `earshot serve` on a free port with its data in a folder it may share with later runs.
+pub struct Sandbox {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The data folder.
+    pub data_dir: PathBuf,
+}
+
+impl Sandbox {
+    /// Starts the server on `data_dir` with extra flags and waits until its services are SERVING.
+    pub async fn start_in(data_dir: &Path, extra: &[&str]) -> Sandbox {
+        let mut child = Command::new(earshot_bin())
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--commit-interval-ms", "200", "--index-memory-mb", "64", "--index-threads", "1"])
+            .args(extra)
+            .env("EARSHOT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start earshot");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines.next_line().await.expect("read stdout").expect("earshot exited before listening");
+            if let Some(addr) = line.strip_prefix("earshot listening on ") {
+                break addr.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let sandbox = Sandbox { child, endpoint: format!("http://{addr}"), data_dir: data_dir.to_path_buf() };
+        sandbox.wait_serving("earshot.v1.IngestService").await;
+        sandbox.wait_serving("earshot.v1.SearchService").await;
+        sandbox
+    }
+
+    async fn wait_serving(&self, service: &str) {
+        let channel = self.channel().await;
+        let mut health = HealthClient::new(channel);
+        let request = HealthCheckRequest { service: service.into() };
+        let mut updates = health.watch(request).await.expect("health watch").into_inner();
+        while let Some(update) = updates.next().await {
+            if update.expect("health update").status == ServingStatus::Serving as i32 {
+                return;
+            }
+        }
+        panic!("health stream of {service} ended before SERVING");
+    }
+
+    /// A connected channel.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint.clone()).expect("endpoint").connect().await.expect("connect")
+    }
+
+    /// An ingest client.
+    pub async fn ingest(&self) -> IngestServiceClient<Channel> {
+        IngestServiceClient::new(self.channel().await)
+    }
+
+    /// A search client.
+    pub async fn search(&self) -> SearchServiceClient<Channel> {
+        SearchServiceClient::new(self.channel().await)
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running child")
+    }
+
+    /// Kills the server with SIGKILL and waits for it to be gone.
+    pub async fn kill9(mut self) {
+        self.child.start_kill().expect("kill -9");
+        let _ = self.child.wait().await;
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns whether it exited with status 0.
+    pub async fn stop(mut self) -> bool {
+        let pid = self.pid().to_string();
+        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(sent.success());
+        self.child.wait().await.map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A valid mention with the given id and text, created an hour ago.
+pub fn mention(id: &str, text: &str) -> Mention {
+    Mention {
+        id: id.into(),
+        text: text.into(),
+        created_at: Some(prost_types::Timestamp { seconds: now_secs() - 3600, nanos: 0 }),
+        author: Some(Author { handle: format!("user{}", id.len()), followers: 10, ..Default::default() }),
+        language: "en".into(),
+        ..Default::default()
+    }
+}
+
+/// Every mention id matching `query`, paging through all results (oldest first).
+pub async fn all_ids(client: &mut SearchServiceClient<Channel>, query: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    loop {
+        let request = SearchRequest {
+            query: query.into(),
+            sort: SortOrder::TimeAsc as i32,
+            page_size: 1000,
+            page_token: token.clone(),
+            ..Default::default()
+        };
+        let response = client.search(request).await.expect("search").into_inner();
+        ids.extend(response.hits.into_iter().filter_map(|h| h.mention.map(|m| m.id)));
+        if response.next_page_token.is_empty() {
+            return ids;
+        }
+        token = response.next_page_token;
+    }
+}
