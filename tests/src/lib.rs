@@ -1,6 +1,8 @@
 //! `earshot-tests`: a sandbox that runs the real `earshot` binary on port 0 in a temp dir, and the
 //! helpers the end-to-end tests share. The tests themselves are in `tests/`.
 
+pub mod corpus;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;

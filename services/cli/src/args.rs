@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// earshot: social-listening analytics — ingest mentions, search them, read insights.
 #[derive(Parser, Debug)]
-#[command(name = "earshot", version, about)]
+#[command(name = "earshot", version, about, args_override_self = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

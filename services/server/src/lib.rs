@@ -151,6 +151,16 @@ impl Storage {
     }
 }
 
+/// Accepted connections with Nagle's algorithm off: small responses must not wait for delayed ACKs.
+fn incoming(listener: TcpListener) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        let conn = conn?;
+        conn.set_nodelay(true)?;
+        Ok(conn)
+    })
+}
+
 /// Runs the server on `listener` until `shutdown` resolves, then drains calls, commits and returns.
 pub async fn run(
     config: Config,
@@ -202,7 +212,7 @@ pub async fn run(
         .add_service(reflection)
         .add_service(ingest_service)
         .add_service(search_service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
+        .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 
     let closing = storage.clone();
