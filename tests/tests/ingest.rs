@@ -20,6 +20,7 @@ async fn ingested_mentions_are_found_by_search() {
     ];
     let response = ingest.ingest(request(batch)).await.expect("ingest").into_inner();
     assert_eq!((response.accepted, response.duplicates, response.rejected), (3, 0, 0));
+    assert!(response.searchable);
 
     let mut search = server.search().await;
     let mut ids = all_ids(&mut search, "acme").await;

@@ -31,13 +31,14 @@ fn tenant_of<T>(request: &Request<T>) -> String {
         .map_or_else(|| DEFAULT_TENANT.to_owned(), str::to_owned)
 }
 
-fn response_of(results: Vec<IngestResult>) -> IngestResponse {
+fn response_of(results: Vec<IngestResult>, searchable: bool) -> IngestResponse {
     let count = |s: IngestStatus| results.iter().filter(|r| r.status == s as i32).count() as u32;
     IngestResponse {
         accepted: count(IngestStatus::Accepted),
         duplicates: count(IngestStatus::Duplicate),
         rejected: count(IngestStatus::Rejected),
         results,
+        searchable,
     }
 }
 
@@ -53,7 +54,7 @@ impl IngestService for IngestApi {
         let tenant = tenant_of(&request);
         let req = request.into_inner();
         let outcome = self.0.ingest(&tenant, req.mentions, req.wait_searchable, false).await?;
-        Ok(Response::new(response_of(outcome.results)))
+        Ok(Response::new(response_of(outcome.results, outcome.searchable)))
     }
 
     type IngestStreamStream = ResponseStream<IngestResponse>;
@@ -72,7 +73,7 @@ impl IngestService for IngestApi {
                 async move {
                     let req = item?;
                     let outcome = ingestor.ingest(&tenant, req.mentions, req.wait_searchable, true).await?;
-                    Ok(response_of(outcome.results))
+                    Ok(response_of(outcome.results, outcome.searchable))
                 }
             })
             .buffered(STREAM_CONCURRENCY);

@@ -53,6 +53,8 @@ pub struct IngestOutcome {
     pub results: Vec<IngestResult>,
     /// Log position of the last accepted mention.
     pub last_position: Option<u64>,
+    /// Whether the accepted mentions were searchable on return (only checked with `wait_searchable`).
+    pub searchable: bool,
 }
 
 /// The ingest domain service.
@@ -129,12 +131,16 @@ impl Ingestor {
                 });
             }
         };
-        if let (true, Some(position)) = (wait_searchable, last_position) {
-            let mut committed = self.committed.clone();
-            let wait = committed.wait_for(|c| c.is_some_and(|c| c >= position));
-            let _ = tokio::time::timeout(WAIT_SEARCHABLE_LIMIT, wait).await;
-        }
-        Ok(IngestOutcome { results, last_position })
+        let searchable = match (wait_searchable, last_position) {
+            (true, Some(position)) => {
+                let mut committed = self.committed.clone();
+                let wait = committed.wait_for(|c| c.is_some_and(|c| c >= position));
+                let reached = tokio::time::timeout(WAIT_SEARCHABLE_LIMIT, wait).await.is_ok_and(|r| r.is_ok());
+                reached
+            }
+            _ => wait_searchable,
+        };
+        Ok(IngestOutcome { results, last_position, searchable })
     }
 
     /// Appends to the log; with `retry_when_busy` a full queue is waited out (streams apply
