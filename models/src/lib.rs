@@ -4,6 +4,11 @@
 //! through `rust-bert`) and the batching thread live beside it. The training recipe that produces
 //! the weights is in `models/recipe/` and documented in `models/MODEL_CARD.md`.
 
+pub mod batcher;
+pub mod onnx;
+pub mod text;
+pub mod weights;
+
 /// The three sentiment labels, in the order of the model's logits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Label {

@@ -1,0 +1,101 @@
+//! Text preparation shared with training: the exact normalisation of `models/recipe/prepare_data.py`
+//! (`normalize()`), then WordPiece tokenisation with the model's own vocabulary.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use rust_tokenizers::tokenizer::{BertTokenizer, Tokenizer, TruncationStrategy};
+use rust_tokenizers::vocab::Vocab;
+
+use crate::ModelError;
+
+fn url_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)(?:https?://|www\.)\S+").unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn handle_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(^|[^\w@])@\w+").unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// URLs → `http`, @handles → `@user`, whitespace runs → one space, trimmed (as in training).
+pub fn normalize(text: &str) -> String {
+    let text = url_re().replace_all(text, "http");
+    let text = handle_re().replace_all(&text, "${1}@user");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Token ids of a batch, padded to its longest member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    /// Row-major `[batch, len]` token ids.
+    pub input_ids: Vec<i64>,
+    /// Row-major `[batch, len]` mask: 1 for real tokens, 0 for padding.
+    pub attention_mask: Vec<i64>,
+    /// Texts in the batch.
+    pub batch: usize,
+    /// Padded length.
+    pub len: usize,
+}
+
+/// The model's WordPiece tokenizer (lower-cased, accents stripped, as the base model was trained).
+pub struct TextEncoder {
+    tokenizer: BertTokenizer,
+    max_len: usize,
+    pad_id: i64,
+}
+
+impl TextEncoder {
+    /// Loads `vocab.txt`; sequences are cut to `max_len` tokens including `[CLS]` and `[SEP]`.
+    pub fn from_vocab(vocab: &Path, max_len: usize) -> Result<Self, ModelError> {
+        let tokenizer = BertTokenizer::from_file(vocab, true, true)
+            .map_err(|e| ModelError::Load(format!("vocabulary {}: {e}", vocab.display())))?;
+        let pad_id = tokenizer.vocab().token_to_id("[PAD]");
+        Ok(TextEncoder { tokenizer, max_len: max_len.max(2), pad_id })
+    }
+
+    /// Token ids of one normalised text, with `[CLS]`/`[SEP]`, truncated.
+    pub fn ids(&self, text: &str) -> Vec<i64> {
+        let normalized = normalize(text);
+        self.tokenizer
+            .encode(&normalized, None, self.max_len, &TruncationStrategy::LongestFirst, 0)
+            .token_ids
+    }
+
+    /// Encodes a batch, padding to the longest member.
+    pub fn encode(&self, texts: &[&str]) -> Encoded {
+        let rows: Vec<Vec<i64>> = texts.iter().map(|t| self.ids(t)).collect();
+        let len = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let mut input_ids = Vec::with_capacity(rows.len() * len);
+        let mut attention_mask = Vec::with_capacity(rows.len() * len);
+        for row in &rows {
+            input_ids.extend_from_slice(row);
+            attention_mask.extend(std::iter::repeat_n(1, row.len()));
+            input_ids.extend(std::iter::repeat_n(self.pad_id, len - row.len()));
+            attention_mask.extend(std::iter::repeat_n(0, len - row.len()));
+        }
+        Encoded { input_ids, attention_mask, batch: rows.len(), len }
+    }
+
+    /// Number of tokens a text will take (for token-budget batching).
+    pub fn token_count(&self, text: &str) -> usize {
+        // A cheap upper-bound-ish estimate would drift from the real count; tokenising twice is
+        // still far cheaper than the model.
+        self.ids(text).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_matches_the_recipe() {
+        assert_eq!(normalize("@acme your app  is down https://t.co/x1 see www.acme.com/status"), "@user your app is down http see http");
+        assert_eq!(normalize("mail me a@b.com, cc @bob!"), "mail me a@b.com, cc @user!");
+        assert_eq!(normalize("  @x@y  "), "@user@y");
+        assert_eq!(normalize("HTTPS://A.B"), "http");
+    }
+}
