@@ -36,6 +36,21 @@ pub struct OnnxClassifier {
     weights: Weights,
 }
 
+/// Where ONNX Runtime's library is when `ORT_DYLIB_PATH` does not say: next to a checkout's build
+/// (`.earshot/onnxruntime/`, installed by `scripts/runtime.sh`) or an installed layout (`../lib/`).
+pub fn find_onnxruntime() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let candidates = [
+        dir.join("../../.earshot/onnxruntime/libonnxruntime.so"),
+        dir.join("../../../.earshot/onnxruntime/libonnxruntime.so"),
+        dir.join("../lib/libonnxruntime.so"),
+        dir.join("libonnxruntime.so"),
+        std::path::PathBuf::from(".earshot/onnxruntime/libonnxruntime.so"),
+    ];
+    candidates.into_iter().find(|p| p.exists()).and_then(|p| p.canonicalize().ok())
+}
+
 fn ort_library_present() -> Result<(), ModelError> {
     let path = std::env::var_os("ORT_DYLIB_PATH").map(std::path::PathBuf::from);
     match path {

@@ -23,6 +23,55 @@ pub enum Command {
     Import(ImportArgs),
     /// Search a running server with a Boolean query.
     Search(SearchArgs),
+    /// Label texts with the sentiment model, locally (no server): JSON lines in, JSON lines out.
+    Classify(ClassifyArgs),
+    /// Evaluate the shipped weights through the Rust path on labelled sets, beside VADER.
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Folder of the sentiment model's weights (default: models/weights of this checkout).
+    #[arg(long, env = "EARSHOT_MODEL_DIR")]
+    pub model_dir: Option<PathBuf>,
+    /// Threads one inference may use (default: all cores).
+    #[arg(long, env = "EARSHOT_INFERENCE_THREADS")]
+    pub inference_threads: Option<usize>,
+}
+
+impl ModelArgs {
+    pub fn weights_dir(&self) -> PathBuf {
+        self.model_dir.clone().unwrap_or_else(earshot_models::weights::default_weights_dir)
+    }
+
+    pub fn threads(&self) -> usize {
+        self.inference_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ClassifyArgs {
+    /// Files of JSON lines `{"id","text"}`; none or `-` reads standard input.
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Texts per model call.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Labelled JSON lines files `{"text","label"}` (label: negative|neutral|positive).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Also print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -61,6 +110,11 @@ pub struct ServeArgs {
     /// Index writer threads.
     #[arg(long, env = "EARSHOT_INDEX_THREADS", default_value_t = 2)]
     pub index_threads: usize,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Run without the sentiment model (mentions stay unlabelled until a server with one labels them).
+    #[arg(long, env = "EARSHOT_NO_CLASSIFIER")]
+    pub no_classifier: bool,
     /// Files to import into this server once it is up (e.g. the sample corpus).
     #[arg(long, env = "EARSHOT_IMPORT", value_delimiter = ',')]
     pub import: Vec<PathBuf>,

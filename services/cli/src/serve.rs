@@ -4,7 +4,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use earshot_server::Config;
+use earshot_models::batcher::BatchOptions;
+use earshot_server::{ClassifierConfig, Config};
 use tokio::net::TcpListener;
 
 use crate::args::{ClientArgs, Format, ServeArgs};
@@ -38,6 +39,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         commit_interval: Duration::from_millis(args.commit_interval_ms.max(1)),
         index_memory_bytes: args.index_memory_mb.max(16) << 20,
         index_threads: args.index_threads.max(1),
+        classifier: (!args.no_classifier).then(|| ClassifierConfig {
+            weights_dir: args.model.weights_dir(),
+            intra_threads: args.model.threads(),
+            batch: BatchOptions::default(),
+        }),
         ..Config::default()
     };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;

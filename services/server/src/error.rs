@@ -57,6 +57,54 @@ pub enum SearchError {
     Index(String),
 }
 
+/// Errors of the classify RPC.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyApiError {
+    /// More items than allowed.
+    #[error("{size} items is more than the limit of {max}")]
+    TooMany {
+        /// Items in the request.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// One item's text is not acceptable.
+    #[error("items[{index}].text {reason}")]
+    InvalidText {
+        /// Position of the item.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The queue is full; retry shortly.
+    #[error("classifier queue is full, retry shortly")]
+    Overloaded,
+    /// The deadline passed while waiting for the model.
+    #[error("the model did not answer in time")]
+    Deadline,
+    /// No model loaded.
+    #[error("classifier unavailable: {0}")]
+    Unavailable(String),
+    /// Inference failed.
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+impl From<ClassifyApiError> for Status {
+    fn from(e: ClassifyApiError) -> Status {
+        match e {
+            ClassifyApiError::TooMany { .. } => retry_free_exhausted(e.to_string()),
+            ClassifyApiError::InvalidText { index, ref reason } => {
+                invalid(&format!("items[{index}].text"), reason)
+            }
+            ClassifyApiError::Overloaded => retry_later(Code::ResourceExhausted, e.to_string()),
+            ClassifyApiError::Deadline => Status::deadline_exceeded(e.to_string()),
+            ClassifyApiError::Unavailable(_) => retry_later(Code::Unavailable, e.to_string()),
+            ClassifyApiError::Inference(_) => Status::internal(e.to_string()),
+        }
+    }
+}
+
 fn invalid(field: &str, reason: &str) -> Status {
     Status::with_error_details(
         Code::InvalidArgument,

@@ -3,15 +3,17 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
+use earshot_proto::v1::classify_service_server::ClassifyService;
 use earshot_proto::v1::ingest_service_server::IngestService;
 use earshot_proto::v1::search_service_server::SearchService;
 use earshot_proto::v1::{
-    CountRequest, CountResponse, IngestRequest, IngestResponse, IngestResult, IngestStatus, SearchRequest,
+    ClassifyRequest, ClassifyResponse, CountRequest, CountResponse, IngestRequest, IngestResponse, IngestResult, IngestStatus, SearchRequest,
     SearchResponse,
 };
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::classify::ClassifyDomain;
 use crate::ingest::Ingestor;
 use crate::search::SearchDomain;
 
@@ -98,5 +100,16 @@ impl SearchService for SearchApi {
         let req = request.into_inner();
         let count = self.0.count(tenant, req.query, req.time_range).await?;
         Ok(Response::new(CountResponse { count }))
+    }
+}
+
+/// gRPC face of [`ClassifyDomain`].
+pub struct ClassifyApi(pub Arc<ClassifyDomain>);
+
+#[tonic::async_trait]
+impl ClassifyService for ClassifyApi {
+    #[tracing::instrument(skip_all, fields(items = request.get_ref().items.len()))]
+    async fn classify(&self, request: Request<ClassifyRequest>) -> Result<Response<ClassifyResponse>, Status> {
+        Ok(Response::new(self.0.classify(request.into_inner().items).await?))
     }
 }

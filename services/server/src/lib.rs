@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`validate`]: checks of one mention at the boundary (field + reason).
 //! - [`ingest`]: the ingest domain (validate → dedupe → durable log → ack).
-//! - [`pipeline`]: log → indexing thread.
+//! - [`pipeline`]: log → labelling stage (sentiment model) → indexing thread; the re-classification job.
+//! - [`classify`]: the classify domain (labels for texts that are not stored).
 //! - [`search`]: the search domain.
 //! - [`grpc`]: thin tonic adapters.
 //! - [`error`]: domain errors and their mapping onto gRPC codes.
@@ -12,6 +13,7 @@
 //! durable records to the indexing thread, whose commits (≤ `commit_interval`) make them searchable and
 //! let the log drop them. On start, what the log still holds is replayed, skipping what the index has.
 
+pub mod classify;
 pub mod error;
 pub mod grpc;
 pub mod ingest;
@@ -25,7 +27,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use earshot_indexer::doc::{key_hash, mention_key};
-use earshot_indexer::{CommitPolicy, IndexCommand, Indexer, IndexerOptions};
+use earshot_indexer::{CommitPolicy, Indexer, IndexerOptions};
+use earshot_models::batcher::{BatchOptions, ClassifierHandle, ModelState};
+use earshot_models::onnx::{OnnxClassifier, OnnxOptions};
+use earshot_models::weights::Weights;
+use earshot_models::Classifier;
+use earshot_proto::v1::classify_service_server::ClassifyServiceServer;
 use earshot_proto::v1::ingest_service_server::IngestServiceServer;
 use earshot_proto::v1::search_service_server::SearchServiceServer;
 use earshot_wal::{Wal, WalOptions};
@@ -51,6 +58,34 @@ pub struct Config {
     pub index_threads: usize,
     /// Largest gRPC message accepted, in bytes.
     pub max_message_bytes: usize,
+    /// The sentiment model; `None` runs without one (mentions stay unlabelled).
+    pub classifier: Option<ClassifierConfig>,
+}
+
+/// Where the sentiment model is and how to run it.
+#[derive(Debug, Clone)]
+pub struct ClassifierConfig {
+    /// Folder with `model.onnx`, `config.json`, `vocab.txt`, `calibration.json` and `SHA256SUMS`.
+    pub weights_dir: PathBuf,
+    /// Threads one inference may use.
+    pub intra_threads: usize,
+    /// Dynamic batching.
+    pub batch: BatchOptions,
+}
+
+impl ClassifierConfig {
+    /// Starts the classifier thread; the weights load there, off the async runtime.
+    pub fn spawn(&self) -> ClassifierHandle {
+        let dir = self.weights_dir.clone();
+        let options = OnnxOptions { intra_threads: self.intra_threads.max(1) };
+        ClassifierHandle::spawn(
+            move || {
+                let weights = Weights::open(&dir)?;
+                Ok(Box::new(OnnxClassifier::load(weights, &options)?) as Box<dyn Classifier>)
+            },
+            self.batch.clone(),
+        )
+    }
 }
 
 impl Default for Config {
@@ -62,6 +97,7 @@ impl Default for Config {
             index_memory_bytes: 256 << 20,
             index_threads: 2,
             max_message_bytes: 64 << 20,
+            classifier: None,
         }
     }
 }
@@ -99,8 +135,9 @@ pub struct Storage {
 }
 
 impl Storage {
-    /// Opens index and log under `config.data_dir`, rebuilds the dedupe keys and replays the log. Blocking.
-    pub fn open(config: &Config) -> Result<Storage, ServerError> {
+    /// Opens index and log under `config.data_dir`, rebuilds the dedupe keys and replays the log through
+    /// the labelling stage. Blocking.
+    pub fn open(config: &Config, classifier: Option<ClassifierHandle>) -> Result<Storage, ServerError> {
         let (committed_tx, committed) = watch::channel(None);
         let wal_slot: Arc<OnceLock<Arc<Wal>>> = Arc::new(OnceLock::new());
         let on_commit = {
@@ -124,11 +161,9 @@ impl Storage {
             seen.insert(key_hash(key));
         })?;
         let indexed = seen.len();
-        let (wal, replay) = Wal::open(
-            &config.data_dir.join("wal"),
-            WalOptions::default(),
-            pipeline::index_sink(indexer.sender()),
-        )?;
+        let stage = pipeline::spawn_stage(classifier, indexer.sender());
+        let (wal, replay) =
+            Wal::open(&config.data_dir.join("wal"), WalOptions::default(), pipeline::log_sink(stage.clone()))?;
         let wal = Arc::new(wal);
         let _ = wal_slot.set(wal.clone());
         let replayed = replay.records.len();
@@ -136,10 +171,12 @@ impl Storage {
         let mentions: Vec<_> = pipeline::decode_records(replay.records)
             .into_iter()
             .filter(|(_, m)| seen.insert(key_hash(&mention_key(&m.tenant, &m.id))))
-            .map(|(_, m)| (m, String::new()))
+            .map(|(_, m)| m)
             .collect();
         let recovered = mentions.len();
-        indexer.send(IndexCommand::Add { mentions, last_position })?;
+        if stage.send(pipeline::StageBatch { mentions, last_position }).is_err() {
+            return Err(ServerError::Join("labelling stage did not start".into()));
+        }
         info!(indexed, replayed, recovered, torn_bytes = replay.torn_bytes, "storage opened");
         Ok(Storage { indexer, wal, seen, committed })
     }
@@ -148,6 +185,28 @@ impl Storage {
     pub fn close(&self) {
         self.wal.close();
         self.indexer.close();
+    }
+}
+
+/// Keeps the ClassifyService health in step with the model: SERVING once loaded and warmed up.
+async fn report_model_health(classifier: ClassifierHandle, health: tonic_health::server::HealthReporter) {
+    let mut state = classifier.watch_state();
+    loop {
+        let current = state.borrow_and_update().clone();
+        match current {
+            ModelState::Ready(version) => {
+                info!(version, "sentiment model ready");
+                health.set_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
+            }
+            ModelState::Failed(why) => {
+                tracing::error!(why, "sentiment model unavailable; mentions are stored unlabelled");
+                health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
+            }
+            ModelState::Loading => {}
+        }
+        if state.changed().await.is_err() {
+            return;
+        }
     }
 }
 
@@ -171,22 +230,36 @@ pub async fn run(
     health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
     health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
 
+    health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
+    let classifier = config.classifier.as_ref().map(ClassifierConfig::spawn);
+
     let open_config = config.clone();
-    let storage = tokio::task::spawn_blocking(move || Storage::open(&open_config))
+    let stage_classifier = classifier.clone();
+    let storage = tokio::task::spawn_blocking(move || Storage::open(&open_config, stage_classifier))
         .await
         .map_err(|e| ServerError::Join(e.to_string()))??;
     let storage = Arc::new(storage);
 
+    let max = config.max_message_bytes;
     let ingestor =
         Arc::new(Ingestor::new(storage.wal.clone(), storage.seen.clone(), storage.committed.clone(), config.max_batch));
     let search = Arc::new(search::SearchDomain::new(storage.indexer.clone()));
+    let (_stop_relabel, relabel_stop) = crossbeam_channel::bounded::<()>(0);
+    if let Some(c) = &classifier {
+        pipeline::spawn_relabel_job(storage.indexer.clone(), c.clone(), relabel_stop);
+        tokio::spawn(report_model_health(c.clone(), health.clone()));
+    }
+    let classify_service = ClassifyServiceServer::new(grpc::ClassifyApi(Arc::new(
+        classify::ClassifyDomain::new(classifier.clone()),
+    )))
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(earshot_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServerError::Reflection(e.to_string()))?;
 
-    let max = config.max_message_bytes;
     let ingest_service = IngestServiceServer::new(grpc::IngestApi(ingestor))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
@@ -205,6 +278,7 @@ pub async fn run(
             info!("shutting down: no new calls, draining");
             health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
             health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+            health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
         }
     };
     let served = tonic::transport::Server::builder()
@@ -212,6 +286,7 @@ pub async fn run(
         .add_service(reflection)
         .add_service(ingest_service)
         .add_service(search_service)
+        .add_service(classify_service)
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 
