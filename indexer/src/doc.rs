@@ -98,6 +98,7 @@ pub fn to_document(fields: &Fields, mention: &Mention, model_version: &str) -> T
         doc.add_bool(fields.author_verified, false);
     }
     doc.add_text(fields.text, &mention.text);
+    doc.add_text(fields.text_cs, &mention.text);
     if !mention.language.is_empty() {
         doc.add_text(fields.language, mention.language.to_ascii_lowercase());
     }

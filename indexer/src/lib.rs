@@ -6,7 +6,9 @@
 //! - [`writer`]: the indexing thread, fed by a bounded channel; commits on an interval and reports the
 //!   log position it has made durable.
 //! - [`search`]: tenant-scoped search and count over the latest committed searcher.
-//! - [`query`]: turns query text into a Tantivy query.
+//! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding).
+//! - [`query`]: the analyst query language: parser, validation, printing, and lowering to Tantivy
+//!   queries (including a positional `NEAR` query of our own).
 //!
 //! Tantivy work never runs on async workers: adds and commits happen on the indexing thread, and
 //! callers run searches inside `spawn_blocking`.
@@ -15,6 +17,7 @@ pub mod doc;
 pub mod query;
 pub mod schema;
 pub mod search;
+pub mod tokenizer;
 pub mod writer;
 
 use std::path::Path;

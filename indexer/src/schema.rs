@@ -7,12 +7,16 @@ use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
     TextOptions, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
-};
+use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer, TokenizerManager};
 
-/// Name of the analyzer for free text (mention text, author names, urls).
+use crate::tokenizer::{Case, SocialTokenizer, UrlTokenizer};
+
+/// Name of the analyzer for free text (mention text, author names): see [`crate::tokenizer`].
 pub const SOCIAL_TOKENIZER: &str = "earshot_social";
+/// Name of the case-preserving analyzer of `text_cs` (for `{BT}` case-sensitive matches).
+pub const SOCIAL_CS_TOKENIZER: &str = "earshot_social_cs";
+/// Name of the analyzer of urls: host, its suffixes and labels at position 0, then path words.
+pub const URL_TOKENIZER: &str = "earshot_url";
 /// Name of the analyzer for keyword fields we match case-insensitively (handles, tags).
 pub const KEYWORD_LOWER_TOKENIZER: &str = "earshot_keyword_lower";
 
@@ -27,7 +31,7 @@ pub struct Fields {
     pub id: Field,
     /// Source network, lower case (`twitter`).
     pub source: Field,
-    /// The url, tokenized so domains and path words are searchable.
+    /// The url: host, host suffixes and labels at position 0, then path words (see [`URL_TOKENIZER`]).
     pub url: Field,
     /// Author id on the source network.
     pub author_id: Field,
@@ -39,8 +43,10 @@ pub struct Fields {
     pub author_followers: Field,
     /// Whether the author is verified.
     pub author_verified: Field,
-    /// The mention text, with positions for phrase and proximity queries.
+    /// The mention text, lower-cased, with positions for phrase and proximity queries.
     pub text: Field,
+    /// The mention text again, case kept, with positions; token positions line up with `text`'s.
+    pub text_cs: Field,
     /// ISO 639-1 language code, lower case.
     pub language: Field,
     /// ISO 3166-1 alpha-2 country code, upper case.
@@ -89,14 +95,11 @@ fn keyword_lower() -> TextOptions {
         .set_fast(KEYWORD_LOWER_TOKENIZER)
 }
 
-fn free_text(positions: bool) -> TextOptions {
-    let option = if positions {
-        IndexRecordOption::WithFreqsAndPositions
-    } else {
-        IndexRecordOption::WithFreqs
-    };
+fn free_text(tokenizer: &str) -> TextOptions {
     TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_tokenizer(SOCIAL_TOKENIZER).set_index_option(option),
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     )
 }
 
@@ -116,13 +119,14 @@ pub fn build_schema() -> (Schema, Fields) {
         tenant: b.add_text_field("tenant", keyword()),
         id: b.add_text_field("id", STRING),
         source: b.add_text_field("source", keyword()),
-        url: b.add_text_field("url", free_text(true)),
+        url: b.add_text_field("url", free_text(URL_TOKENIZER)),
         author_id: b.add_text_field("author_id", keyword()),
         author_handle: b.add_text_field("author_handle", keyword_lower()),
-        author_name: b.add_text_field("author_name", free_text(true)),
+        author_name: b.add_text_field("author_name", free_text(SOCIAL_TOKENIZER)),
         author_followers: b.add_u64_field("author_followers", count()),
         author_verified: b.add_bool_field("author_verified", INDEXED | FAST),
-        text: b.add_text_field("text", free_text(true)),
+        text: b.add_text_field("text", free_text(SOCIAL_TOKENIZER)),
+        text_cs: b.add_text_field("text_cs", free_text(SOCIAL_CS_TOKENIZER)),
         language: b.add_text_field("language", keyword()),
         country: b.add_text_field("country", keyword()),
         created_at: b.add_date_field("created_at", date()),
@@ -145,14 +149,9 @@ pub fn build_schema() -> (Schema, Fields) {
 
 /// Registers earshot's analyzers on an index's tokenizer manager.
 pub fn register_tokenizers(manager: &TokenizerManager) {
-    manager.register(
-        SOCIAL_TOKENIZER,
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(RemoveLongFilter::limit(100))
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter)
-            .build(),
-    );
+    manager.register(SOCIAL_TOKENIZER, TextAnalyzer::from(SocialTokenizer::new(Case::Lower)));
+    manager.register(SOCIAL_CS_TOKENIZER, TextAnalyzer::from(SocialTokenizer::new(Case::Keep)));
+    manager.register(URL_TOKENIZER, TextAnalyzer::from(UrlTokenizer::default()));
     manager.register(
         KEYWORD_LOWER_TOKENIZER,
         TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())

@@ -138,6 +138,14 @@ impl Indexer {
         Ok(hits)
     }
 
+    /// Up to `limit` stored mentions matching `query`, across tenants (for maintenance jobs). Blocking.
+    pub fn collect_mentions(&self, query: Box<dyn Query>, limit: usize) -> Result<Vec<Mention>, IndexError> {
+        let searcher = self.searcher();
+        let docs = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let hits = self.load_hits(&searcher, docs, None)?;
+        Ok(hits.into_iter().map(|h| h.mention).collect())
+    }
+
     /// Counts matches. CPU-bound: call it from a blocking context.
     pub fn count(&self, tenant: &str, query: Box<dyn Query>, from: Option<i64>, to: Option<i64>) -> Result<u64, IndexError> {
         let query = self.scoped_query(tenant, query, from, to);

@@ -21,6 +21,11 @@ pub enum IndexCommand {
         /// Log position of the last mention of the batch.
         last_position: Option<u64>,
     },
+    /// Replaces stored mentions (same tenant and id) with new versions, e.g. re-labelled ones.
+    Upsert {
+        /// The new versions and the model version that labelled them.
+        mentions: Vec<(Mention, String)>,
+    },
     /// Deletes every document whose `field` holds `value`, then commits.
     Delete {
         /// The term to delete by.
@@ -81,6 +86,20 @@ impl WriterLoop {
                     if last_position.is_some() {
                         pending_position = last_position;
                     }
+                    first_pending.get_or_insert_with(Instant::now);
+                    pending_docs >= self.policy.max_docs
+                }
+                Ok(IndexCommand::Upsert { mentions }) => {
+                    for (mention, model_version) in &mentions {
+                        let key = crate::doc::mention_key(&mention.tenant, &mention.id);
+                        // The delete is stamped before the add, so it removes only the old version.
+                        self.writer.delete_term(Term::from_field_text(self.fields.key, &key));
+                        let doc = to_document(&self.fields, mention, model_version);
+                        if let Err(e) = self.writer.add_document(doc) {
+                            error!(error = %e, "re-indexing failed");
+                        }
+                    }
+                    pending_docs += mentions.len();
                     first_pending.get_or_insert_with(Instant::now);
                     pending_docs >= self.policy.max_docs
                 }

@@ -34,7 +34,7 @@ async fn main() {
     let streams = env_or("EARSHOT_BENCH_STREAMS", 2) as u64;
     let runs = env_or("EARSHOT_BENCH_QUERY_RUNS", 200);
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Sandbox::start_in(dir.path(), &["--commit-interval-ms", "1000", "--index-memory-mb", "512", "--index-threads", "2"]).await;
+    let server = Sandbox::start_in(dir.path(), &["--no-classifier", "--commit-interval-ms", "1000", "--index-memory-mb", "512", "--index-threads", "2"]).await;
     let end = now_secs();
     let days = 90;
 

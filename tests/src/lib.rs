@@ -84,7 +84,8 @@ impl Sandbox {
         sandbox
     }
 
-    async fn wait_serving(&self, service: &str) {
+    /// Waits until `service` reports SERVING on the health watch stream.
+    pub async fn wait_serving(&self, service: &str) {
         let channel = self.channel().await;
         let mut health = HealthClient::new(channel);
         let request = HealthCheckRequest { service: service.into() };

@@ -1,0 +1,156 @@
+//! The analyst query language: Brandwatch-style Boolean search, lowered to Tantivy queries.
+//!
+//! Tantivy's own `QueryParser` silently misreads this syntax (`complain*` as the word "complain",
+//! `a NEAR/2 b` as a phrase with "near" and "2"). Here every construct is either understood exactly
+//! or refused with a plain-language message and the byte span of the problem.
+//!
+//! # Layout
+//! - [`lexer`]: text → tokens (comments `<<<…>>>` dropped).
+//! - [`parser`]: tokens → [`ast`] tree, recording every syntax problem and going on.
+//! - [`topics`]: `topic:"Name"` → the saved topic's tree, with cycle detection.
+//! - [`mod@validate`]: problems the grammar can't see (only-negative queries, NEAR operands, values).
+//! - [`mod@print`]: tree → canonical text (parsing it gives the same tree).
+//! - [`words`], [`fields`]: query words and field values → indexed terms, through [`crate::tokenizer`].
+//! - [`lower`]: tree → Tantivy query; [`near`] (our positional query over postings positions, with
+//!   the arithmetic in [`spans`]) and [`wildcard`] (capped expansion) are the queries of our own.
+//!
+//! # Semantics in brief
+//! - `AND`, `OR`, `NOT` are upper case; no operator means AND; `a NOT b` is `a AND NOT b`. AND and OR
+//!   may not be mixed in one chain without parentheses.
+//! - `a NEAR/n b`: at most `n` words between, any order; `NEAR/nf`: `a` first. Operands are words,
+//!   phrases, `{…}` or OR-groups of them. `"a b c"~n`: all the words, any order, in a window with at
+//!   most `n` other words.
+//! - Bare words and phrases search the mention text. An unaccented word matches accented and
+//!   unaccented forms; an accented one only itself. `apple` also matches `#apple`; `#apple` only the
+//!   hashtag. `{BT}` matches that case only.
+
+pub mod ast;
+pub mod fields;
+pub mod lexer;
+pub mod lower;
+pub mod near;
+pub mod parser;
+pub mod print;
+pub mod spans;
+pub mod topics;
+pub mod validate;
+pub mod wildcard;
+pub mod words;
+
+use tantivy::query::{AllQuery, Query};
+use tantivy::{Index, ReloadPolicy, Searcher};
+
+pub use ast::{FieldOp, Node, NodeKind, Span};
+pub use print::print;
+pub use topics::{NoTopics, TopicResolver};
+pub use wildcard::MAX_WILDCARD_TERMS;
+
+use crate::schema::Fields;
+use crate::IndexError;
+
+/// A problem in a query: what is wrong, in plain language, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryProblem {
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// Byte range `(start, end)` in the query text.
+    pub span: Span,
+}
+
+impl QueryProblem {
+    /// A problem at `span`.
+    pub fn new(message: impl Into<String>, span: Span) -> Self {
+        QueryProblem { message: message.into(), span }
+    }
+}
+
+impl From<QueryProblem> for IndexError {
+    fn from(p: QueryProblem) -> Self {
+        IndexError::InvalidQuery { message: p.message, span: Some(p.span) }
+    }
+}
+
+/// Lexes and parses only: the tree (`None` for an empty query) and the syntax problems.
+pub fn parse_syntax(text: &str) -> (Option<Node>, Vec<QueryProblem>) {
+    let mut problems = Vec::new();
+    let tokens = lexer::lex(text, &mut problems);
+    let root = parser::Parser::new(tokens, &mut problems).parse();
+    (root, problems)
+}
+
+/// Parses, expands topics (when a resolver is given) and checks: the tree, or every problem, in
+/// text order.
+pub fn parse(text: &str, topics: Option<&dyn TopicResolver>) -> Result<Option<Node>, Vec<QueryProblem>> {
+    let (root, mut problems) = parse_syntax(text);
+    let root = match (root, topics) {
+        (Some(root), Some(resolver)) => topics::expand(root, resolver, &mut Vec::new(), &mut problems),
+        (root, _) => root,
+    };
+    if let Some(root) = &root {
+        validate::check(root, &mut problems);
+    }
+    if problems.is_empty() {
+        return Ok(root);
+    }
+    problems.sort_by(|a, b| a.span.cmp(&b.span).then_with(|| a.message.cmp(&b.message)));
+    problems.dedup();
+    Err(problems)
+}
+
+/// Every problem of a query at once (for a Validate RPC); empty when the query is valid. Topic
+/// references are not looked up: see [`validate_with_topics`].
+pub fn validate(text: &str) -> Vec<QueryProblem> {
+    parse(text, None).err().unwrap_or_default()
+}
+
+/// Every problem of a query, expanding (and so checking) its topic references.
+pub fn validate_with_topics(text: &str, topics: &dyn TopicResolver) -> Vec<QueryProblem> {
+    parse(text, Some(topics)).err().unwrap_or_default()
+}
+
+/// Parses `text`; an empty or blank query (comments only, too) matches everything. The first problem
+/// becomes [`IndexError::InvalidQuery`]. `topic:` references are unknown here: see
+/// [`parse_query_with_topics`].
+pub fn parse_query(index: &Index, fields: &Fields, text: &str) -> Result<Box<dyn Query>, IndexError> {
+    parse_query_with_topics(index, fields, text, &NoTopics)
+}
+
+/// [`parse_query`], expanding `topic:"Name"` through `topics`.
+pub fn parse_query_with_topics(
+    index: &Index,
+    fields: &Fields,
+    text: &str,
+    topics: &dyn TopicResolver,
+) -> Result<Box<dyn Query>, IndexError> {
+    let root = parse_checked(text, topics)?;
+    let Some(root) = root else { return Ok(Box::new(AllQuery)) };
+    // Wildcards are checked against the index now, so that hitting the cap is an invalid query with
+    // its span rather than a failed search.
+    let searcher = if print(&root).contains(['*', '?']) {
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Some(reader.searcher())
+    } else {
+        None
+    };
+    lower::Lowerer::new(fields, searcher.as_ref(), MAX_WILDCARD_TERMS).lower(&root)
+}
+
+/// [`parse_query_with_topics`] on a searcher the caller already has (no reader is opened).
+pub fn parse_query_with_searcher(
+    searcher: &Searcher,
+    fields: &Fields,
+    text: &str,
+    topics: &dyn TopicResolver,
+) -> Result<Box<dyn Query>, IndexError> {
+    match parse_checked(text, topics)? {
+        None => Ok(Box::new(AllQuery)),
+        Some(root) => lower::Lowerer::new(fields, Some(searcher), MAX_WILDCARD_TERMS).lower(&root),
+    }
+}
+
+fn parse_checked(text: &str, topics: &dyn TopicResolver) -> Result<Option<Node>, IndexError> {
+    parse(text, Some(topics)).map_err(|problems| match problems.into_iter().next() {
+        Some(first) => first.into(),
+        None => IndexError::InvalidQuery { message: "invalid query".into(), span: None },
+    })
+}
