@@ -172,7 +172,11 @@ pub enum SortArg {
 #[derive(Args, Debug)]
 pub struct SearchArgs {
     /// The Boolean query, e.g. '"customer service" AND (slow OR rude)'.
-    pub query: String,
+    #[arg(required_unless_present = "topic")]
+    pub query: Option<String>,
+    /// Run a saved topic (id or name) instead of a query.
+    #[arg(long, conflicts_with = "query")]
+    pub topic: Option<String>,
     #[command(flatten)]
     pub client: ClientArgs,
     /// Print JSON instead of a table.

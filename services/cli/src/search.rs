@@ -41,11 +41,13 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
             to: to.as_deref().map(parse_time).transpose().map_err(anyhow::Error::msg)?,
         }),
     };
+    let query = args.query.clone().unwrap_or_default();
+    let topic = args.topic.clone().unwrap_or_default();
     let mut client = SearchServiceClient::connect(args.client.server.clone())
         .await
         .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
     if args.count {
-        let request = with_tenant(CountRequest { query: args.query.clone(), time_range: range }, &args.client.tenant)?;
+        let request = with_tenant(CountRequest { query: query.clone(), time_range: range, topic: topic.clone() }, &args.client.tenant)?;
         let count = client.count(request).await.map_err(status_error)?.into_inner().count;
         if args.json {
             println!("{}", json!({ "count": count }));
@@ -60,7 +62,8 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
         SortArg::Relevance => SortOrder::Relevance,
     };
     let message = SearchRequest {
-        query: args.query.clone(),
+        query,
+        topic,
         time_range: range,
         sort: sort as i32,
         page_size: args.limit,

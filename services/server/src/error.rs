@@ -158,11 +158,33 @@ impl From<SearchError> for Status {
     }
 }
 
+impl From<crate::topics::TopicError> for Status {
+    fn from(e: crate::topics::TopicError) -> Status {
+        use crate::topics::TopicError;
+        match e {
+            TopicError::NotFound(_) => Status::not_found(e.to_string()),
+            TopicError::AlreadyExists(_) => Status::already_exists(e.to_string()),
+            TopicError::InvalidArgument { field, ref reason } => invalid(field, reason),
+            TopicError::InvalidQuery(ref problems) => {
+                let mut details = ErrorDetails::new();
+                for p in problems {
+                    details.add_bad_request_violation("query", format!("{} (at {}..{})", p.message, p.span.0, p.span.1));
+                }
+                Status::with_error_details(Code::InvalidArgument, e.to_string(), details)
+            }
+            TopicError::Storage(_) => Status::internal(e.to_string()),
+        }
+    }
+}
+
 impl From<earshot_indexer::IndexError> for SearchError {
     fn from(e: earshot_indexer::IndexError) -> Self {
         match e {
             earshot_indexer::IndexError::InvalidQuery { message, span } => {
                 SearchError::InvalidQuery { message, span }
+            }
+            earshot_indexer::IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(message)) => {
+                SearchError::InvalidQuery { message, span: None }
             }
             other => SearchError::Index(other.to_string()),
         }

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use earshot_proto::v1::classify_service_server::ClassifyService;
 use earshot_proto::v1::ingest_service_server::IngestService;
 use earshot_proto::v1::search_service_server::SearchService;
+use earshot_proto::v1::topic_service_server::TopicService;
 use earshot_proto::v1::{
-    ClassifyRequest, ClassifyResponse, CountRequest, CountResponse, IngestRequest, IngestResponse, IngestResult, IngestStatus, SearchRequest,
+    ClassifyRequest, ClassifyResponse, CountRequest, CreateTopicRequest, DeleteTopicRequest,
+    DeleteTopicResponse, GetTopicRequest, ListTopicsRequest, ListTopicsResponse, Topic, UpdateTopicRequest,
+    ValidateRequest, ValidateResponse, CountResponse, IngestRequest, IngestResponse, IngestResult, IngestStatus, SearchRequest,
     SearchResponse,
 };
 use futures::{Stream, StreamExt};
@@ -16,6 +19,8 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::classify::ClassifyDomain;
 use crate::ingest::Ingestor;
 use crate::search::SearchDomain;
+use crate::topics::TopicStore;
+use crate::validate::validate_tenant;
 
 /// Metadata key naming the caller's tenant (until API keys carry it).
 pub const TENANT_HEADER: &str = "x-earshot-tenant";
@@ -98,8 +103,13 @@ impl SearchService for SearchApi {
     async fn count(&self, request: Request<CountRequest>) -> Result<Response<CountResponse>, Status> {
         let tenant = tenant_of(&request);
         let req = request.into_inner();
-        let count = self.0.count(tenant, req.query, req.time_range).await?;
+        let count = self.0.count(tenant, req.query, req.topic, req.time_range).await?;
         Ok(Response::new(CountResponse { count }))
+    }
+
+    async fn validate(&self, request: Request<ValidateRequest>) -> Result<Response<ValidateResponse>, Status> {
+        let tenant = tenant_of(&request);
+        Ok(Response::new(self.0.validate(&tenant, &request.into_inner().query)?))
     }
 }
 
@@ -111,5 +121,47 @@ impl ClassifyService for ClassifyApi {
     #[tracing::instrument(skip_all, fields(items = request.get_ref().items.len()))]
     async fn classify(&self, request: Request<ClassifyRequest>) -> Result<Response<ClassifyResponse>, Status> {
         Ok(Response::new(self.0.classify(request.into_inner().items).await?))
+    }
+}
+
+/// gRPC face of [`TopicStore`].
+pub struct TopicApi(pub Arc<TopicStore>);
+
+impl TopicApi {
+    fn tenant<T>(request: &Request<T>) -> Result<String, Status> {
+        let tenant = tenant_of(request);
+        validate_tenant(&tenant).map_err(|reason| Status::invalid_argument(format!("invalid tenant: {reason}")))?;
+        Ok(tenant)
+    }
+}
+
+#[tonic::async_trait]
+impl TopicService for TopicApi {
+    async fn create_topic(&self, request: Request<CreateTopicRequest>) -> Result<Response<Topic>, Status> {
+        let tenant = Self::tenant(&request)?;
+        let r = request.into_inner();
+        Ok(Response::new(self.0.create(&tenant, &r.name, &r.query, &r.description)?))
+    }
+
+    async fn get_topic(&self, request: Request<GetTopicRequest>) -> Result<Response<Topic>, Status> {
+        let tenant = Self::tenant(&request)?;
+        Ok(Response::new(self.0.get(&tenant, &request.into_inner().topic)?))
+    }
+
+    async fn list_topics(&self, request: Request<ListTopicsRequest>) -> Result<Response<ListTopicsResponse>, Status> {
+        let tenant = Self::tenant(&request)?;
+        Ok(Response::new(ListTopicsResponse { topics: self.0.list(&tenant) }))
+    }
+
+    async fn update_topic(&self, request: Request<UpdateTopicRequest>) -> Result<Response<Topic>, Status> {
+        let tenant = Self::tenant(&request)?;
+        let r = request.into_inner();
+        Ok(Response::new(self.0.update(&tenant, &r.topic, &r.name, &r.query, &r.description)?))
+    }
+
+    async fn delete_topic(&self, request: Request<DeleteTopicRequest>) -> Result<Response<DeleteTopicResponse>, Status> {
+        let tenant = Self::tenant(&request)?;
+        let deleted = self.0.delete(&tenant, &request.into_inner().topic)?;
+        Ok(Response::new(DeleteTopicResponse { deleted }))
     }
 }

@@ -5,7 +5,8 @@
 //! - [`ingest`]: the ingest domain (validate → dedupe → durable log → ack).
 //! - [`pipeline`]: log → labelling stage (sentiment model) → indexing thread; the re-classification job.
 //! - [`classify`]: the classify domain (labels for texts that are not stored).
-//! - [`search`]: the search domain.
+//! - [`search`]: the search domain (queries, topics in place of queries, validation).
+//! - [`topics`]: saved topics per tenant, validated on save, persisted in `topics.json`.
 //! - [`grpc`]: thin tonic adapters.
 //! - [`error`]: domain errors and their mapping onto gRPC codes.
 //!
@@ -19,6 +20,7 @@ pub mod grpc;
 pub mod ingest;
 pub mod pipeline;
 pub mod search;
+pub mod topics;
 pub mod validate;
 
 use std::future::Future;
@@ -35,6 +37,7 @@ use earshot_models::Classifier;
 use earshot_proto::v1::classify_service_server::ClassifyServiceServer;
 use earshot_proto::v1::ingest_service_server::IngestServiceServer;
 use earshot_proto::v1::search_service_server::SearchServiceServer;
+use earshot_proto::v1::topic_service_server::TopicServiceServer;
 use earshot_wal::{Wal, WalOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -243,7 +246,11 @@ pub async fn run(
     let max = config.max_message_bytes;
     let ingestor =
         Arc::new(Ingestor::new(storage.wal.clone(), storage.seen.clone(), storage.committed.clone(), config.max_batch));
-    let search = Arc::new(search::SearchDomain::new(storage.indexer.clone()));
+    let topics = Arc::new(
+        topics::TopicStore::open(&config.data_dir.join("topics.json")).map_err(|e| ServerError::Join(e.to_string()))?,
+    );
+    let search = Arc::new(search::SearchDomain::new(storage.indexer.clone(), topics.clone()));
+    let topic_service = TopicServiceServer::new(grpc::TopicApi(topics));
     let (_stop_relabel, relabel_stop) = crossbeam_channel::bounded::<()>(0);
     if let Some(c) = &classifier {
         pipeline::spawn_relabel_job(storage.indexer.clone(), c.clone(), relabel_stop);
@@ -287,6 +294,7 @@ pub async fn run(
         .add_service(ingest_service)
         .add_service(search_service)
         .add_service(classify_service)
+        .add_service(topic_service)
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 

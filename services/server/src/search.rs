@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use earshot_indexer::query::parse_query;
+use earshot_indexer::query::{parse_query_with_searcher, validate_with_topics};
 use earshot_indexer::search::{SearchParams, Sort};
 use earshot_indexer::Indexer;
-use earshot_proto::v1::{Hit, SearchRequest, SearchResponse, SortOrder, TimeRange};
+use earshot_proto::v1::{Hit, QueryProblem, SearchRequest, SearchResponse, SortOrder, TimeRange, ValidateResponse};
+
+use crate::topics::TopicStore;
 
 use crate::error::SearchError;
 use crate::validate::validate_tenant;
@@ -20,6 +22,7 @@ pub const MAX_RESULT_WINDOW: usize = 100_000;
 /// The search domain service.
 pub struct SearchDomain {
     indexer: Arc<Indexer>,
+    topics: Arc<TopicStore>,
 }
 
 fn time_bounds(range: Option<&TimeRange>) -> Result<(Option<i64>, Option<i64>), SearchError> {
@@ -54,8 +57,37 @@ fn decode_token(token: &str) -> Result<usize, SearchError> {
 
 impl SearchDomain {
     /// A search service over `indexer`.
-    pub fn new(indexer: Arc<Indexer>) -> Self {
-        SearchDomain { indexer }
+    pub fn new(indexer: Arc<Indexer>, topics: Arc<TopicStore>) -> Self {
+        SearchDomain { indexer, topics }
+    }
+
+    /// The query text to run: the request's query, or the saved topic's.
+    fn query_text(&self, tenant: &str, query: String, topic: &str) -> Result<String, SearchError> {
+        if topic.is_empty() {
+            return Ok(query);
+        }
+        if !query.trim().is_empty() {
+            return Err(SearchError::InvalidArgument { field: "topic", reason: "give a query or a topic, not both".into() });
+        }
+        self.topics
+            .query_of(tenant, topic)
+            .map_err(|_| SearchError::InvalidArgument { field: "topic", reason: format!("no topic {topic:?}") })
+    }
+
+    /// Parses `text` for `tenant` (expanding its topics) on the current searcher. Blocking.
+    fn parse(&self, tenant: &str, text: &str) -> Result<Box<dyn tantivy::query::Query>, SearchError> {
+        let resolver = self.topics.resolver(tenant);
+        Ok(parse_query_with_searcher(&self.indexer.searcher(), self.indexer.fields(), text, &resolver)?)
+    }
+
+    /// Every problem of a query, with spans.
+    pub fn validate(&self, tenant: &str, query: &str) -> Result<ValidateResponse, SearchError> {
+        validate_tenant(tenant).map_err(SearchError::InvalidTenant)?;
+        let problems: Vec<QueryProblem> = validate_with_topics(query, &self.topics.resolver(tenant))
+            .into_iter()
+            .map(|p| QueryProblem { message: p.message, start: p.span.0 as u32, end: p.span.1 as u32 })
+            .collect();
+        Ok(ValidateResponse { valid: problems.is_empty(), problems })
     }
 
     /// Runs a search for `tenant`.
@@ -85,11 +117,12 @@ impl SearchDomain {
             Ok(SortOrder::Relevance) => Sort::Relevance,
             Err(_) => return Err(SearchError::InvalidArgument { field: "sort", reason: "unknown sort order".into() }),
         };
-        let indexer = self.indexer.clone();
+        let text = self.query_text(&tenant, req.query, &req.topic)?;
+        let this = self.clone_handles();
         let results = tokio::task::spawn_blocking(move || {
-            let query = parse_query(indexer.index(), indexer.fields(), &req.query)?;
+            let query = this.parse(&tenant, &text)?;
             let params = SearchParams { tenant, query, from, to, sort, offset, limit, highlight: req.highlight };
-            indexer.search(params).map_err(SearchError::from)
+            this.indexer.search(params).map_err(SearchError::from)
         })
         .await
         .map_err(|e| SearchError::Index(e.to_string()))??;
@@ -108,16 +141,23 @@ impl SearchDomain {
     }
 
     /// Counts matches for `tenant`.
-    pub async fn count(&self, tenant: String, query: String, range: Option<TimeRange>) -> Result<u64, SearchError> {
+    pub async fn count(&self, tenant: String, query: String, topic: String, range: Option<TimeRange>) -> Result<u64, SearchError> {
         validate_tenant(&tenant).map_err(SearchError::InvalidTenant)?;
         let (from, to) = time_bounds(range.as_ref())?;
-        let indexer = self.indexer.clone();
+        let text = self.query_text(&tenant, query, &topic)?;
+        let this = self.clone_handles();
         tokio::task::spawn_blocking(move || {
-            let query = parse_query(indexer.index(), indexer.fields(), &query)?;
-            indexer.count(&tenant, query, from, to).map_err(SearchError::from)
+            let query = this.parse(&tenant, &text)?;
+            this.indexer.count(&tenant, query, from, to).map_err(SearchError::from)
         })
         .await
         .map_err(|e| SearchError::Index(e.to_string()))?
+    }
+}
+
+impl SearchDomain {
+    fn clone_handles(&self) -> SearchDomain {
+        SearchDomain { indexer: self.indexer.clone(), topics: self.topics.clone() }
     }
 }
 
