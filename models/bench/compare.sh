@@ -4,7 +4,7 @@
 # Needs the recipe's venv (models/recipe/setup.sh) and its fp32 export (models/weights/fp32).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TEXTS=${1:-models/recipe/data/test_tweets.jsonl}
+TEXTS=$(realpath "${1:-models/recipe/data/test_tweets.jsonl}")
 BATCH=${2:-32}
 echo "texts: $TEXTS, batch $BATCH, $(nproc) cores"
 cargo bench -q -p earshot-models --bench throughput -- "$TEXTS" "$BATCH" | tee /tmp/earshot-rust.jsonl
