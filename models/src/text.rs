@@ -78,13 +78,6 @@ impl TextEncoder {
         }
         Encoded { input_ids, attention_mask, batch: rows.len(), len }
     }
-
-    /// Number of tokens a text will take (for token-budget batching).
-    pub fn token_count(&self, text: &str) -> usize {
-        // A cheap upper-bound-ish estimate would drift from the real count; tokenising twice is
-        // still far cheaper than the model.
-        self.ids(text).len()
-    }
 }
 
 #[cfg(test)]

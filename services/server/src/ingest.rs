@@ -146,19 +146,6 @@ impl Ingestor {
     /// Appends to the log; with `retry_when_busy` a full queue is waited out (streams apply
     /// back-pressure instead of failing), otherwise it fails at once with `QueueFull`.
     async fn append(&self, records: Vec<Vec<u8>>, retry_when_busy: bool) -> Result<Option<u64>, WalError> {
-        if !retry_when_busy {
-            return self.wal.append(records).await;
-        }
-        let mut backoff = Duration::from_millis(5);
-        let give_up = tokio::time::Instant::now() + WAIT_SEARCHABLE_LIMIT;
-        loop {
-            match self.wal.append(records.clone()).await {
-                Err(WalError::QueueFull) if tokio::time::Instant::now() < give_up => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(200));
-                }
-                other => return other,
-            }
-        }
+        self.wal.append_waiting(records, retry_when_busy.then_some(WAIT_SEARCHABLE_LIMIT)).await
     }
 }

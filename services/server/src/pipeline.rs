@@ -12,7 +12,7 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
 use earshot_indexer::{IndexCommand, Indexer};
 use earshot_models::batcher::{ClassifierHandle, ModelState};
-use earshot_models::Label;
+use earshot_models::{Label, Prediction};
 use earshot_proto::v1::{Mention, Sentiment};
 use earshot_wal::DurableBatch;
 use prost::Message;
@@ -57,6 +57,12 @@ pub fn sentiment_of(label: Label) -> Sentiment {
     }
 }
 
+/// Stores a prediction on a mention.
+fn apply(mention: &mut Mention, prediction: &Prediction) {
+    mention.sentiment = sentiment_of(prediction.label) as i32;
+    mention.sentiment_score = prediction.score;
+}
+
 /// Labels mentions in place when the model is ready; returns the model version used ("" if none).
 pub fn label_mentions(classifier: Option<&ClassifierHandle>, mentions: &mut [Mention]) -> String {
     let Some(classifier) = classifier else { return String::new() };
@@ -64,9 +70,8 @@ pub fn label_mentions(classifier: Option<&ClassifierHandle>, mentions: &mut [Men
     let texts = mentions.iter().map(|m| m.text.clone()).collect();
     match classifier.classify_blocking(texts) {
         Ok(predictions) => {
-            for (m, p) in mentions.iter_mut().zip(predictions) {
-                m.sentiment = sentiment_of(p.label) as i32;
-                m.sentiment_score = p.score;
+            for (m, p) in mentions.iter_mut().zip(&predictions) {
+                apply(m, p);
             }
             version
         }
@@ -165,8 +170,7 @@ fn relabel_round(indexer: &Indexer, classifier: &ClassifierHandle, version: &str
         .into_iter()
         .zip(predictions)
         .map(|(mut m, p)| {
-            m.sentiment = sentiment_of(p.label) as i32;
-            m.sentiment_score = p.score;
+            apply(&mut m, &p);
             (m, version.to_owned())
         })
         .collect();

@@ -19,7 +19,8 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 /// Deepest result reachable by paging (offset + page size).
 pub const MAX_RESULT_WINDOW: usize = 100_000;
 
-/// The search domain service.
+/// The search domain service. Cheap to clone (shared handles), so blocking tasks can own one.
+#[derive(Clone)]
 pub struct SearchDomain {
     indexer: Arc<Indexer>,
     topics: Arc<TopicStore>,
@@ -118,7 +119,7 @@ impl SearchDomain {
             Err(_) => return Err(SearchError::InvalidArgument { field: "sort", reason: "unknown sort order".into() }),
         };
         let text = self.query_text(&tenant, req.query, &req.topic)?;
-        let this = self.clone_handles();
+        let this = self.clone();
         let results = tokio::task::spawn_blocking(move || {
             let query = this.parse(&tenant, &text)?;
             let params = SearchParams { tenant, query, from, to, sort, offset, limit, highlight: req.highlight };
@@ -145,19 +146,13 @@ impl SearchDomain {
         validate_tenant(&tenant).map_err(SearchError::InvalidTenant)?;
         let (from, to) = time_bounds(range.as_ref())?;
         let text = self.query_text(&tenant, query, &topic)?;
-        let this = self.clone_handles();
+        let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let query = this.parse(&tenant, &text)?;
             this.indexer.count(&tenant, query, from, to).map_err(SearchError::from)
         })
         .await
         .map_err(|e| SearchError::Index(e.to_string()))?
-    }
-}
-
-impl SearchDomain {
-    fn clone_handles(&self) -> SearchDomain {
-        SearchDomain { indexer: self.indexer.clone(), topics: self.topics.clone() }
     }
 }
 

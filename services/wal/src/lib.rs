@@ -21,6 +21,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Mutex;
+use std::time::Duration;
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
@@ -122,22 +123,43 @@ impl Wal {
     }
 
     /// Appends records as one group and resolves once they are fsynced, with the position of the last one.
-    /// An empty request resolves at once with `None`.
+    /// An empty request resolves at once with `None`. Fails at once with `QueueFull` when the log is busy.
     pub async fn append(&self, records: Vec<Vec<u8>>) -> Result<Option<u64>, WalError> {
+        self.append_waiting(records, None).await
+    }
+
+    /// Like [`Wal::append`], but while the queue is full it backs off (5 ms doubling to 200 ms) and tries
+    /// again until `patience` has passed; the records are handed back by the full channel, never copied.
+    pub async fn append_waiting(
+        &self,
+        mut records: Vec<Vec<u8>>,
+        patience: Option<Duration>,
+    ) -> Result<Option<u64>, WalError> {
         if records.is_empty() {
             return Ok(None);
         }
         if let Some(big) = records.iter().find(|r| r.len() > segment::MAX_RECORD_LEN) {
             return Err(WalError::RecordTooLarge(big.len()));
         }
-        let (reply, rx) = oneshot::channel();
-        match self.tx.try_send(Command::Append { records, reply }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(WalError::QueueFull),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(WalError::Closed("log thread has stopped".into()))
+        let give_up = patience.map(|p| tokio::time::Instant::now() + p);
+        let mut backoff = Duration::from_millis(5);
+        let rx = loop {
+            let (reply, rx) = oneshot::channel();
+            match self.tx.try_send(Command::Append { records, reply }) {
+                Ok(()) => break rx,
+                Err(TrySendError::Full(Command::Append { records: back, .. }))
+                    if give_up.is_some_and(|g| tokio::time::Instant::now() < g) =>
+                {
+                    records = back;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(200));
+                }
+                Err(TrySendError::Full(_)) => return Err(WalError::QueueFull),
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(WalError::Closed("log thread has stopped".into()))
+                }
             }
-        }
+        };
         match rx.await {
             Ok(result) => result.map(Some),
             Err(_) => Err(WalError::Closed("log thread has stopped".into())),
