@@ -18,6 +18,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use super::ast::{FieldOp, Node, NodeKind, Span};
+use super::guard::SeekGuard;
 use super::fields::{self, Number};
 use super::near::{Mode, Operand, PositionalQuery, SlotTerms};
 use super::wildcard::{expand, WildcardQuery};
@@ -184,7 +185,7 @@ impl<'a> Lowerer<'a> {
             return Ok(match terms.len() {
                 0 => return Err(problem("nothing to search for", span)),
                 1 => Box::new(TermQuery::new(terms.remove(0), IndexRecordOption::WithFreqs)),
-                _ => Box::new(PhraseQuery::new(terms)),
+                _ => Box::new(SeekGuard::new(Box::new(PhraseQuery::new(terms)))),
             });
         }
         if let [Slot::Pattern(glob)] = slots.as_slice() {

@@ -26,6 +26,7 @@
 
 pub mod ast;
 pub mod fields;
+pub mod guard;
 pub mod lexer;
 pub mod lower;
 pub mod near;
