@@ -109,11 +109,11 @@ mod tests {
         let mut schema = Schema::builder();
         let body = schema.add_text_field("body", TEXT);
         let index = Index::create_in_ram(schema.build());
-        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
-        writer.add_document(doc!(body => "alpha beta gamma")).unwrap();
-        writer.add_document(doc!(body => "alpha gamma beta")).unwrap();
-        writer.add_document(doc!(body => "beta gamma alpha")).unwrap();
-        writer.commit().unwrap();
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).expect("in-memory index");
+        writer.add_document(doc!(body => "alpha beta gamma")).expect("in-memory index");
+        writer.add_document(doc!(body => "alpha gamma beta")).expect("in-memory index");
+        writer.add_document(doc!(body => "beta gamma alpha")).expect("in-memory index");
+        writer.commit().expect("in-memory index");
         let term = |t: &str| Term::from_field_text(body, t);
         let phrase: Box<dyn Query> = Box::new(PhraseQuery::new(vec![term("gamma"), term("beta")]));
         let phrase = if guard { Box::new(SeekGuard::new(phrase)) } else { phrase };
@@ -121,8 +121,8 @@ mod tests {
             (Occur::Must, Box::new(TermQuery::new(term("alpha"), IndexRecordOption::Basic)) as Box<dyn Query>),
             (Occur::MustNot, phrase),
         ]);
-        let searcher = index.reader().unwrap().searcher();
-        searcher.search(&query, &DocSetCollector).unwrap().len()
+        let searcher = index.reader().expect("in-memory index").searcher();
+        searcher.search(&query, &DocSetCollector).expect("in-memory index").len()
     }
 
     #[test]
