@@ -51,6 +51,14 @@ pub struct Sandbox {
     pub data_dir: PathBuf,
 }
 
+/// Longest wait for a service to turn SERVING (a cold model load on a busy 2-core machine takes seconds).
+pub const SERVING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// `models/weights` of the checkout these tests belong to.
+pub fn checkout_weights() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/weights")
+}
+
 impl Sandbox {
     /// Starts the server on `data_dir` with extra flags and waits until its services are SERVING.
     pub async fn start_in(data_dir: &Path, extra: &[&str]) -> Sandbox {
@@ -63,6 +71,8 @@ impl Sandbox {
             .args(["--commit-interval-ms", "200", "--index-memory-mb", "64", "--index-threads", "1"])
             .args(extra)
             .env("EARSHOT_LOG", "warn")
+            // This checkout's weights, wherever the binary was built (CARGO_TARGET_DIR may be elsewhere).
+            .env("EARSHOT_MODEL_DIR", std::env::var_os("EARSHOT_MODEL_DIR").unwrap_or_else(|| checkout_weights().into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -84,18 +94,27 @@ impl Sandbox {
         sandbox
     }
 
-    /// Waits until `service` reports SERVING on the health watch stream.
+    /// Waits until `service` reports SERVING on the health watch stream. A service that never gets
+    /// there (a model that failed to load stays NOT_SERVING) fails the test after [`SERVING_DEADLINE`]
+    /// instead of hanging it.
     pub async fn wait_serving(&self, service: &str) {
         let channel = self.channel().await;
         let mut health = HealthClient::new(channel);
         let request = HealthCheckRequest { service: service.into() };
         let mut updates = health.watch(request).await.expect("health watch").into_inner();
-        while let Some(update) = updates.next().await {
-            if update.expect("health update").status == ServingStatus::Serving as i32 {
-                return;
+        let serving = async {
+            while let Some(update) = updates.next().await {
+                if update.expect("health update").status == ServingStatus::Serving as i32 {
+                    return true;
+                }
             }
+            false
+        };
+        match tokio::time::timeout(SERVING_DEADLINE, serving).await {
+            Ok(true) => {}
+            Ok(false) => panic!("health stream of {service} ended before SERVING"),
+            Err(_) => panic!("{service} not SERVING after {SERVING_DEADLINE:?} (see the server's log above)"),
         }
-        panic!("health stream of {service} ended before SERVING");
     }
 
     /// A connected channel.
