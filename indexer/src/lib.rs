@@ -6,6 +6,7 @@
 //! - [`writer`]: the indexing thread, fed by a bounded channel; commits on an interval and reports the
 //!   log position it has made durable.
 //! - [`search`]: tenant-scoped search and count over the latest committed searcher.
+//! - [`maintenance`]: listing and deleting mentions by key for erasure and retention.
 //! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding).
 //! - [`query`]: the analyst query language: parser, validation, printing, and lowering to Tantivy
 //!   queries (including a positional `NEAR` query of our own).
@@ -14,6 +15,7 @@
 //! callers run searches inside `spawn_blocking`.
 
 pub mod doc;
+pub mod maintenance;
 pub mod query;
 pub mod schema;
 pub mod search;

@@ -26,10 +26,12 @@ pub enum IndexCommand {
         /// The new versions and the model version that labelled them.
         mentions: Vec<(Mention, String)>,
     },
-    /// Deletes every document whose `field` holds `value`, then commits.
+    /// Deletes every document holding one of `terms` (e.g. their `key`s), then commits and answers.
     Delete {
-        /// The term to delete by.
-        term: Term,
+        /// The terms to delete by.
+        terms: Vec<Term>,
+        /// Answered once the deletion is committed and searchers reloaded.
+        reply: Option<crossbeam_channel::Sender<Result<Option<u64>, String>>>,
     },
     /// Commits now and answers when done.
     Commit {
@@ -92,6 +94,10 @@ impl WriterLoop {
                 Ok(IndexCommand::Upsert { mentions }) => {
                     for (mention, model_version) in &mentions {
                         let key = crate::doc::mention_key(&mention.tenant, &mention.id);
+                        // A mention deleted (erased, expired) since it was read must not come back.
+                        if !self.committed_key(&key) {
+                            continue;
+                        }
                         // The delete is stamped before the add, so it removes only the old version.
                         self.writer.delete_term(Term::from_field_text(self.fields.key, &key));
                         let doc = to_document(&self.fields, mention, model_version);
@@ -103,8 +109,11 @@ impl WriterLoop {
                     first_pending.get_or_insert_with(Instant::now);
                     pending_docs >= self.policy.max_docs
                 }
-                Ok(IndexCommand::Delete { term }) => {
-                    self.writer.delete_term(term);
+                Ok(IndexCommand::Delete { terms, reply: r }) => {
+                    for term in terms {
+                        self.writer.delete_term(term);
+                    }
+                    reply = r;
                     true
                 }
                 Ok(IndexCommand::Commit { reply: r }) => {
@@ -129,6 +138,27 @@ impl WriterLoop {
                 }
             }
         }
+    }
+
+    /// Whether the last commit holds a document with this key.
+    fn committed_key(&self, key: &str) -> bool {
+        let term = Term::from_field_text(self.fields.key, key);
+        let searcher = self.reader.searcher();
+        searcher.segment_readers().iter().any(|segment| {
+            let alive = segment.alive_bitset();
+            let Ok(index) = segment.inverted_index(self.fields.key) else { return false };
+            let Ok(Some(mut postings)) = index.read_postings(&term, tantivy::schema::IndexRecordOption::Basic) else {
+                return false;
+            };
+            let mut doc = tantivy::DocSet::doc(&postings);
+            while doc != tantivy::TERMINATED {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    return true;
+                }
+                doc = tantivy::DocSet::advance(&mut postings);
+            }
+            false
+        })
     }
 
     fn commit(&mut self, docs: usize, position: Option<u64>) -> Result<(), String> {

@@ -14,7 +14,7 @@ use earshot_proto::v1::{Author, Mention, SearchRequest, SortOrder};
 use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
@@ -49,6 +49,10 @@ pub struct Sandbox {
     pub endpoint: String,
     /// The data folder.
     pub data_dir: PathBuf,
+    /// `http://127.0.0.1:PORT/metrics`.
+    pub metrics: String,
+    /// CA certificate (PEM) to trust when the server runs with `--tls-cert`.
+    tls_ca: Option<Vec<u8>>,
 }
 
 /// Longest wait for a service to turn SERVING (a cold model load on a busy 2-core machine takes seconds).
@@ -62,6 +66,11 @@ pub fn checkout_weights() -> PathBuf {
 impl Sandbox {
     /// Starts the server on `data_dir` with extra flags and waits until its services are SERVING.
     pub async fn start_in(data_dir: &Path, extra: &[&str]) -> Sandbox {
+        Self::start_with(data_dir, extra, None).await
+    }
+
+    /// Like [`Sandbox::start_in`]; with `tls_ca`, connects over TLS trusting that CA (PEM) for `localhost`.
+    pub async fn start_with(data_dir: &Path, extra: &[&str], tls_ca: Option<Vec<u8>>) -> Sandbox {
         let mut child = Command::new(earshot_bin())
             .arg("serve")
             .arg("--listen")
@@ -69,6 +78,7 @@ impl Sandbox {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--commit-interval-ms", "200", "--index-memory-mb", "64", "--index-threads", "1"])
+            .args(["--metrics-listen", "127.0.0.1:0"])
             .args(extra)
             .env("EARSHOT_LOG", "warn")
             // This checkout's weights, wherever the binary was built (CARGO_TARGET_DIR may be elsewhere).
@@ -80,15 +90,23 @@ impl Sandbox {
             .expect("start earshot");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics = String::new();
         let addr = loop {
             let line = lines.next_line().await.expect("read stdout").expect("earshot exited before listening");
+            if let Some(url) = line.strip_prefix("earshot metrics on ") {
+                metrics = url.trim().to_owned();
+            }
             if let Some(addr) = line.strip_prefix("earshot listening on ") {
                 break addr.trim().to_owned();
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let sandbox = Sandbox { child, endpoint: format!("http://{addr}"), data_dir: data_dir.to_path_buf() };
+        let endpoint = match tls_ca {
+            Some(_) => format!("https://localhost:{}", addr.rsplit(':').next().expect("port")),
+            None => format!("http://{addr}"),
+        };
+        let sandbox = Sandbox { child, endpoint, data_dir: data_dir.to_path_buf(), metrics, tls_ca };
         sandbox.wait_serving("earshot.v1.IngestService").await;
         sandbox.wait_serving("earshot.v1.SearchService").await;
         sandbox
@@ -119,7 +137,12 @@ impl Sandbox {
 
     /// A connected channel.
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.endpoint.clone()).expect("endpoint").connect().await.expect("connect")
+        let mut endpoint = Channel::from_shared(self.endpoint.clone()).expect("endpoint");
+        if let Some(ca) = &self.tls_ca {
+            let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).domain_name("localhost");
+            endpoint = endpoint.tls_config(tls).expect("tls config");
+        }
+        endpoint.connect().await.expect("connect")
     }
 
     /// An ingest client.
@@ -188,4 +211,35 @@ pub async fn all_ids(client: &mut SearchServiceClient<Channel>, query: &str) -> 
         }
         token = response.next_page_token;
     }
+}
+
+/// Runs `earshot keys create --json` on `data_dir`; returns `(key id, key)`.
+pub fn create_key(data_dir: &Path, tenant: &str, roles: &str) -> (String, String) {
+    let out = std::process::Command::new(earshot_bin())
+        .args(["keys", "create", "--json", "--tenant", tenant, "--role", roles, "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("run earshot keys create");
+    assert!(out.status.success(), "keys create failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    (v["id"].as_str().expect("id").to_owned(), v["key"].as_str().expect("key").to_owned())
+}
+
+/// Runs `earshot keys <args…> --data-dir <data_dir>` and asserts it succeeded.
+pub fn keys_command(data_dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new(earshot_bin())
+        .arg("keys")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("run earshot keys");
+    assert!(out.status.success(), "earshot keys {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A request carrying `key` as `authorization: Bearer`.
+pub fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().expect("header value"));
+    request
 }

@@ -27,6 +27,8 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Evaluate the shipped weights through the Rust path on labelled sets, beside VADER.
     Eval(EvalArgs),
+    /// Manage API keys and per-tenant settings of a data folder (offline; a running server reloads them).
+    Keys(crate::keys::KeysArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -118,6 +120,8 @@ pub struct ServeArgs {
     /// Files to import into this server once it is up (e.g. the sample corpus).
     #[arg(long, env = "EARSHOT_IMPORT", value_delimiter = ',')]
     pub import: Vec<PathBuf>,
+    #[command(flatten)]
+    pub guard: crate::keys::GuardArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,9 +137,29 @@ pub struct ClientArgs {
     /// Server address.
     #[arg(long, env = "EARSHOT_SERVER", default_value = "http://127.0.0.1:50051")]
     pub server: String,
-    /// Tenant to act for.
+    /// Tenant to act for (only with a server run with --auth off; with keys the key decides).
     #[arg(long, env = "EARSHOT_TENANT", default_value = "default")]
     pub tenant: String,
+    /// API key (`esk_…`), sent as `authorization: Bearer`.
+    #[arg(long, env = "EARSHOT_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+impl ClientArgs {
+    /// A request carrying the tenant header and, when given, the API key.
+    pub fn request<T>(&self, message: T) -> anyhow::Result<tonic::Request<T>> {
+        use anyhow::Context;
+        let mut request = tonic::Request::new(message);
+        let metadata = request.metadata_mut();
+        metadata.insert(
+            earshot_server::grpc::TENANT_HEADER,
+            self.tenant.parse().context("tenant is not a valid header value")?,
+        );
+        if let Some(key) = &self.api_key {
+            metadata.insert("authorization", format!("Bearer {key}").parse().context("API key is not a valid header value")?);
+        }
+        Ok(request)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -204,7 +228,8 @@ pub fn init_logging(args: &LogArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match args.log_format {
-        LogFormat::Json => builder.json().init(),
+        // One object per line, with the current span (e.g. `rpc`: method, tenant, key id) and its parents.
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).init(),
         LogFormat::Text => builder.init(),
     }
 }

@@ -123,11 +123,7 @@ pub async fn run_import(
             }
         })
     };
-    let mut request = tonic::Request::new(ReceiverStream::new(req_rx));
-    request.metadata_mut().insert(
-        earshot_server::grpc::TENANT_HEADER,
-        client.tenant.parse().context("tenant is not a valid header value")?,
-    );
+    let request = client.request(ReceiverStream::new(req_rx))?;
     let mut responses = ingest.ingest_stream(request).await.context("IngestStream failed")?.into_inner();
     while let Some(response) = responses.next().await {
         let response = response.context("the server ended the import")?;

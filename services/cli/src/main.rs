@@ -4,6 +4,7 @@ mod args;
 mod classify;
 mod import;
 mod json;
+mod keys;
 mod records;
 mod search;
 mod serve;
@@ -30,6 +31,7 @@ fn main() -> anyhow::Result<()> {
             Command::Search(a) => search::search(a).await,
             Command::Classify(a) => classify::classify(a),
             Command::Eval(a) => classify::eval(a),
+            Command::Keys(a) => keys::run(a),
         }
     })
 }

@@ -9,13 +9,6 @@ use crate::args::{SearchArgs, SortArg};
 use crate::json::{mention_json, sentiment_label};
 use crate::records::parse_time;
 
-fn with_tenant<T>(message: T, tenant: &str) -> anyhow::Result<tonic::Request<T>> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert(earshot_server::grpc::TENANT_HEADER, tenant.parse().context("tenant is not a valid header value")?);
-    Ok(request)
-}
 
 fn status_error(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}: {}", status.code(), status.message())
@@ -47,7 +40,7 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
     if args.count {
-        let request = with_tenant(CountRequest { query: query.clone(), time_range: range, topic: topic.clone() }, &args.client.tenant)?;
+        let request = args.client.request(CountRequest { query: query.clone(), time_range: range, topic: topic.clone() })?;
         let count = client.count(request).await.map_err(status_error)?.into_inner().count;
         if args.json {
             println!("{}", json!({ "count": count }));
@@ -70,7 +63,7 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
         page_token: String::new(),
         highlight: !args.json,
     };
-    let response = client.search(with_tenant(message, &args.client.tenant)?).await.map_err(status_error)?.into_inner();
+    let response = client.search(args.client.request(message)?).await.map_err(status_error)?.into_inner();
     if args.json {
         let hits: Vec<_> = response
             .hits

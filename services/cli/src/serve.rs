@@ -44,8 +44,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             intra_threads: args.model.threads(),
             batch: BatchOptions::default(),
         }),
+        guard: args.guard.config(),
         ..Config::default()
     };
+    // Metrics first, so that its line precedes the one scripts wait for.
+    if let Some(addr) = args.guard.metrics_addr()? {
+        let metrics = TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        println!("earshot metrics on http://{}/metrics", metrics.local_addr()?);
+        tokio::spawn(async move {
+            if let Err(e) = earshot_server::metrics::serve(metrics, std::future::pending()).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     // Scripts and tests read this line to find the port when listening on port 0.
@@ -53,7 +64,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::io::stdout().flush()?;
     if !args.import.is_empty() {
         let files = args.import.clone();
-        let client = ClientArgs { server: format!("http://{addr}"), tenant: "default".into() };
+        let scheme = if args.guard.tls_cert.is_some() { "https" } else { "http" };
+        let api_key = std::env::var("EARSHOT_API_KEY").ok();
+        let client = ClientArgs { server: format!("{scheme}://{addr}"), tenant: "default".into(), api_key };
         tokio::spawn(async move {
             match crate::import::run_import(&client, files, Format::Auto, 500, false, None).await {
                 Ok(s) => tracing::info!(accepted = s.accepted, duplicates = s.duplicates, rejected = s.rejected, "sample imported"),

@@ -16,30 +16,34 @@ use earshot_proto::v1::{
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::audit::AuditNote;
 use crate::classify::ClassifyDomain;
 use crate::ingest::Ingestor;
 use crate::search::SearchDomain;
 use crate::topics::TopicStore;
 use crate::validate::validate_tenant;
 
-/// Metadata key naming the caller's tenant (until API keys carry it).
-pub const TENANT_HEADER: &str = "x-earshot-tenant";
-/// Tenant of calls that name none.
-pub const DEFAULT_TENANT: &str = "default";
+/// Metadata key naming the caller's tenant when the server runs with `--auth off` (ignored with keys).
+pub const TENANT_HEADER: &str = crate::auth::layer::TENANT_HEADER;
+/// Tenant of calls that name none when the server runs with `--auth off`.
+pub const DEFAULT_TENANT: &str = crate::auth::layer::DEFAULT_TENANT;
 
 /// Batches of one ingest stream processed concurrently (their fsyncs are shared by group commit).
 const STREAM_CONCURRENCY: usize = 8;
 
-fn tenant_of<T>(request: &Request<T>) -> String {
+/// The caller's tenant: that of the [`Identity`](crate::auth::Identity) the gate layer authenticated
+/// (with `--auth off`, the `x-earshot-tenant` header's). Never read a tenant from the request itself.
+pub fn tenant_of<T>(request: &Request<T>) -> String {
     request
-        .metadata()
-        .get(TENANT_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(|| DEFAULT_TENANT.to_owned(), str::to_owned)
+        .extensions()
+        .get::<crate::auth::Identity>()
+        .map_or_else(|| DEFAULT_TENANT.to_owned(), |who| who.tenant.clone())
 }
 
 fn response_of(results: Vec<IngestResult>, searchable: bool) -> IngestResponse {
     let count = |s: IngestStatus| results.iter().filter(|r| r.status == s as i32).count() as u32;
+    let counts = [IngestStatus::Accepted, IngestStatus::Duplicate, IngestStatus::Rejected].map(|s| u64::from(count(s)));
+    crate::metrics::global().ingested(counts[0], counts[1], counts[2]);
     IngestResponse {
         accepted: count(IngestStatus::Accepted),
         duplicates: count(IngestStatus::Duplicate),
@@ -96,14 +100,21 @@ impl SearchService for SearchApi {
     #[tracing::instrument(skip_all, fields(query = %request.get_ref().query))]
     async fn search(&self, request: Request<SearchRequest>) -> Result<Response<SearchResponse>, Status> {
         let tenant = tenant_of(&request);
-        Ok(Response::new(self.0.search(tenant, request.into_inner()).await?))
+        let audit = AuditNote::of(&request);
+        audit.query(&request.get_ref().query, &request.get_ref().topic);
+        let response = self.0.search(tenant, request.into_inner()).await?;
+        audit.results(response.total);
+        Ok(Response::new(response))
     }
 
     #[tracing::instrument(skip_all, fields(query = %request.get_ref().query))]
     async fn count(&self, request: Request<CountRequest>) -> Result<Response<CountResponse>, Status> {
         let tenant = tenant_of(&request);
+        let audit = AuditNote::of(&request);
         let req = request.into_inner();
+        audit.query(&req.query, &req.topic);
         let count = self.0.count(tenant, req.query, req.topic, req.time_range).await?;
+        audit.results(count);
         Ok(Response::new(CountResponse { count }))
     }
 

@@ -28,7 +28,8 @@ impl SeenKeys {
         self.0.lock().insert(hash)
     }
 
-    fn remove_all(&self, hashes: &[u128]) {
+    /// Forgets keys (after a failed append, or once their mentions are deleted).
+    pub fn remove_all(&self, hashes: &[u128]) {
         let mut set = self.0.lock();
         for h in hashes {
             set.remove(h);
@@ -63,6 +64,7 @@ pub struct Ingestor {
     seen: Arc<SeenKeys>,
     committed: watch::Receiver<Option<u64>>,
     max_batch: usize,
+    pii: crate::redact::PiiPolicy,
 }
 
 fn now_timestamp() -> prost_types::Timestamp {
@@ -78,7 +80,13 @@ impl Ingestor {
         committed: watch::Receiver<Option<u64>>,
         max_batch: usize,
     ) -> Self {
-        Ingestor { wal, seen, committed, max_batch }
+        Ingestor { wal, seen, committed, max_batch, pii: Default::default() }
+    }
+
+    /// Redacts e-mail addresses and phone numbers in the texts of the tenants `pii` covers, before the log.
+    pub fn with_pii(mut self, pii: crate::redact::PiiPolicy) -> Self {
+        self.pii = pii;
+        self
     }
 
     /// Ingests a batch for `tenant`; returns once every accepted mention is durable (and searchable when
@@ -95,6 +103,7 @@ impl Ingestor {
             return Err(IngestError::BatchTooLarge { size: mentions.len(), max: self.max_batch });
         }
         let ingested_at = now_timestamp();
+        let redact = self.pii.applies_to(tenant);
         let mut results = Vec::with_capacity(mentions.len());
         let mut records = Vec::new();
         let mut hashes = Vec::new();
@@ -109,6 +118,9 @@ impl Ingestor {
                 Ok(()) => {
                     let hash = key_hash(&mention_key(tenant, &mention.id));
                     if self.seen.insert(hash) {
+                        if redact {
+                            crate::redact::redact_mention(&mut mention);
+                        }
                         mention.ingested_at = Some(ingested_at);
                         records.push(mention.encode_to_vec());
                         hashes.push(hash);

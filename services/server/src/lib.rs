@@ -9,16 +9,26 @@
 //! - [`topics`]: saved topics per tenant, validated on save, persisted in `topics.json`.
 //! - [`grpc`]: thin tonic adapters.
 //! - [`error`]: domain errors and their mapping onto gRPC codes.
+//! - [`auth`]: API keys, roles, tenants; the gate layer in front of every RPC.
+//! - [`governance`]: erase-by-author, retention, deletion hooks; [`redact`]: PII redaction at ingest.
+//! - [`audit`]: the audit trail; [`metrics`]: Prometheus metrics and `/metrics`.
+//! - [`guard`]: wires the above (and TLS) into [`run`].
 //!
 //! Data flow: `Ingest` → validate → log append (group commit, fsync) → ack; the log thread hands
 //! durable records to the indexing thread, whose commits (≤ `commit_interval`) make them searchable and
 //! let the log drop them. On start, what the log still holds is replayed, skipping what the index has.
 
+pub mod audit;
+pub mod auth;
 pub mod classify;
 pub mod error;
+pub mod governance;
 pub mod grpc;
+pub mod guard;
 pub mod ingest;
+pub mod metrics;
 pub mod pipeline;
+pub mod redact;
 pub mod search;
 pub mod topics;
 pub mod validate;
@@ -63,6 +73,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// The sentiment model; `None` runs without one (mentions stay unlabelled).
     pub classifier: Option<ClassifierConfig>,
+    /// Authentication, audit, retention, PII redaction, TLS.
+    pub guard: guard::GuardConfig,
 }
 
 /// Where the sentiment model is and how to run it.
@@ -101,6 +113,7 @@ impl Default for Config {
             index_threads: 2,
             max_message_bytes: 64 << 20,
             classifier: None,
+            guard: guard::GuardConfig::default(),
         }
     }
 }
@@ -123,6 +136,9 @@ pub enum ServerError {
     /// A start-up task panicked.
     #[error("start-up task failed: {0}")]
     Join(String),
+    /// Key store, audit trail or TLS files could not be set up.
+    #[error("set-up: {0}")]
+    Setup(String),
 }
 
 /// The storage side of a server: index, log and dedupe keys, opened and replayed.
@@ -171,7 +187,7 @@ impl Storage {
         let _ = wal_slot.set(wal.clone());
         let replayed = replay.records.len();
         let last_position = replay.records.last().map(|(p, _)| *p);
-        let mentions: Vec<_> = pipeline::decode_records(replay.records)
+        let mentions: Vec<_> = pipeline::decode_records(governance::records::drop_deleted(replay.records))
             .into_iter()
             .filter(|(_, m)| seen.insert(key_hash(&mention_key(&m.tenant, &m.id))))
             .map(|(_, m)| m)
@@ -242,10 +258,13 @@ pub async fn run(
         .await
         .map_err(|e| ServerError::Join(e.to_string()))??;
     let storage = Arc::new(storage);
+    let guard = guard::Guard::setup(&config, &storage)?;
 
     let max = config.max_message_bytes;
-    let ingestor =
-        Arc::new(Ingestor::new(storage.wal.clone(), storage.seen.clone(), storage.committed.clone(), config.max_batch));
+    let ingestor = Arc::new(
+        Ingestor::new(storage.wal.clone(), storage.seen.clone(), storage.committed.clone(), config.max_batch)
+            .with_pii(guard.pii.clone()),
+    );
     let topics = Arc::new(
         topics::TopicStore::open(&config.data_dir.join("topics.json")).map_err(|e| ServerError::Join(e.to_string()))?,
     );
@@ -288,13 +307,15 @@ pub async fn run(
             health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
         }
     };
-    let served = tonic::transport::Server::builder()
+    let served = guard::Guard::server_builder(&config)?
+        .layer(guard.layer.clone())
         .add_service(health_service)
         .add_service(reflection)
         .add_service(ingest_service)
         .add_service(search_service)
         .add_service(classify_service)
         .add_service(topic_service)
+        .add_service(guard.governance_service())
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 

@@ -38,6 +38,8 @@ pub struct StageBatch {
 pub fn decode_records(records: impl IntoIterator<Item = (u64, Vec<u8>)>) -> Vec<(u64, Mention)> {
     records
         .into_iter()
+        // Governance's control records only mark deletions for replay; nothing to index.
+        .filter(|(_, bytes)| !crate::governance::records::is_control(bytes))
         .filter_map(|(position, bytes)| match Mention::decode(bytes.as_slice()) {
             Ok(m) => Some((position, m)),
             Err(e) => {
@@ -68,7 +70,12 @@ pub fn label_mentions(classifier: Option<&ClassifierHandle>, mentions: &mut [Men
     let Some(classifier) = classifier else { return String::new() };
     let ModelState::Ready(version) = classifier.state() else { return String::new() };
     let texts = mentions.iter().map(|m| m.text.clone()).collect();
-    match classifier.classify_blocking(texts) {
+    let started = std::time::Instant::now();
+    let classified = classifier.classify_blocking(texts);
+    let metrics = crate::metrics::global();
+    metrics.inference_seconds.observe(started.elapsed().as_secs_f64());
+    metrics.inference_batch_size.observe(mentions.len() as f64);
+    match classified {
         Ok(predictions) => {
             for (m, p) in mentions.iter_mut().zip(&predictions) {
                 apply(m, p);
