@@ -18,6 +18,9 @@ pub struct KeysArgs {
     /// Data folder of the server whose keys to manage.
     #[arg(long, env = "EARSHOT_DATA_DIR", default_value = "./earshot-data", global = true)]
     pub data_dir: PathBuf,
+    /// Key store file, when the server reads one outside its data folder (`serve --keys-file`).
+    #[arg(long, env = "EARSHOT_KEYS_FILE", global = true)]
+    pub keys_file: Option<PathBuf>,
     /// Print JSON.
     #[arg(long, global = true)]
     pub json: bool,
@@ -85,6 +88,9 @@ pub struct GuardArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "EARSHOT_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Key store file (default: <data dir>/keys.json); replicas can share one, e.g. a mounted Secret.
+    #[arg(long, env = "EARSHOT_KEYS_FILE")]
+    pub keys_file: Option<PathBuf>,
 }
 
 impl GuardArgs {
@@ -98,6 +104,7 @@ impl GuardArgs {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
                 _ => None,
             },
+            keys_file: self.keys_file.clone(),
         }
     }
 
@@ -129,7 +136,7 @@ fn print_key(k: &StoredKey) {
 
 /// Entry point of `earshot keys`.
 pub fn run(args: KeysArgs) -> anyhow::Result<()> {
-    let store = KeyStore::in_data_dir(&args.data_dir);
+    let store = args.keys_file.clone().map_or_else(|| KeyStore::in_data_dir(&args.data_dir), KeyStore::at);
     match args.command {
         KeysCommand::Create { tenant, roles, name } => {
             let (key, secret) = store.create(&tenant, &roles, &name)?;

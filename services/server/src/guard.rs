@@ -38,11 +38,20 @@ pub struct GuardConfig {
     pub redact_pii: bool,
     /// Serve gRPC over TLS.
     pub tls: Option<TlsFiles>,
+    /// The key store's file, when not `<data dir>/keys.json` (replicas sharing one Secret).
+    pub keys_file: Option<PathBuf>,
+}
+
+impl GuardConfig {
+    /// The key store these settings name.
+    pub fn key_store(&self, data_dir: &std::path::Path) -> KeyStore {
+        self.keys_file.clone().map_or_else(|| KeyStore::in_data_dir(data_dir), KeyStore::at)
+    }
 }
 
 impl Default for GuardConfig {
     fn default() -> Self {
-        GuardConfig { auth: AuthMode::Off, audit: true, retention_days: 0, redact_pii: false, tls: None }
+        GuardConfig { auth: AuthMode::Off, audit: true, retention_days: 0, redact_pii: false, tls: None, keys_file: None }
     }
 }
 
@@ -64,14 +73,14 @@ impl Guard {
     pub fn setup(config: &crate::Config, storage: &Storage) -> Result<Guard, ServerError> {
         let g = &config.guard;
         let keys = Arc::new(
-            KeyRegistry::open(KeyStore::in_data_dir(&config.data_dir)).map_err(|e| ServerError::Setup(e.to_string()))?,
+            KeyRegistry::open(g.key_store(&config.data_dir)).map_err(|e| ServerError::Setup(e.to_string()))?,
         );
         match g.auth {
             AuthMode::Off => warn!(
                 "authentication is OFF (--auth off): every caller is an admin of the tenant it names in \
                  x-earshot-tenant. Use --auth keys anywhere but a single-user machine."
             ),
-            AuthMode::Keys => info!(keys = %KeyStore::in_data_dir(&config.data_dir).path().display(), "API keys required"),
+            AuthMode::Keys => info!(keys = %g.key_store(&config.data_dir).path().display(), "API keys required"),
         }
         let audit = if g.audit {
             let log = AuditLog::open(AuditOptions::in_data_dir(&config.data_dir))

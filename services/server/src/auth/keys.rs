@@ -151,6 +151,11 @@ impl KeyStore {
         KeyStore { path: data_dir.join(KEYS_FILE) }
     }
 
+    /// The store in a file of its own (e.g. a Kubernetes Secret every replica mounts read-only).
+    pub fn at(path: PathBuf) -> KeyStore {
+        KeyStore { path }
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
