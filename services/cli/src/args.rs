@@ -118,6 +118,31 @@ pub struct ServeArgs {
     /// Files to import into this server once it is up (e.g. the sample corpus).
     #[arg(long, env = "EARSHOT_IMPORT", value_delimiter = ',')]
     pub import: Vec<PathBuf>,
+    #[command(flatten)]
+    pub redis: RedisArgs,
+}
+
+/// Sharing work between replicas through Redis; without `--redis-url` everything runs in one process.
+#[derive(Args, Debug, Clone)]
+pub struct RedisArgs {
+    /// Redis to share the ingest queue, caches, alerts and rate limits with other replicas
+    /// (`redis://host:6379/0`). Redis must run with `appendonly yes` and `appendfsync always`.
+    #[arg(long, env = "EARSHOT_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// What this replica does with Redis: `all`, or a comma list of `gateway` (accepts Ingest),
+    /// `worker` (classifies), `indexer` (owns the index, serves search; exactly one replica).
+    #[arg(long, env = "EARSHOT_ROLE", default_value = "all")]
+    pub role: String,
+    /// This replica's consumer name in Redis (default: `$HOSTNAME-<pid>`); keep it stable across
+    /// restarts of one replica so it finishes its own pending work first.
+    #[arg(long, env = "EARSHOT_REDIS_CONSUMER")]
+    pub redis_consumer: Option<String>,
+    /// Work a replica has held this long, in milliseconds, without finishing is taken over by others.
+    #[arg(long, env = "EARSHOT_REDIS_CLAIM_IDLE_MS", default_value_t = 30_000)]
+    pub redis_claim_idle_ms: u64,
+    /// Most batches waiting in Redis before ingest answers RESOURCE_EXHAUSTED (back-pressure).
+    #[arg(long, env = "EARSHOT_REDIS_MAX_BACKLOG", default_value_t = 10_000)]
+    pub redis_max_backlog: usize,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

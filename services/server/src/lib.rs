@@ -2,7 +2,9 @@
 //!
 //! # Layout
 //! - [`validate`]: checks of one mention at the boundary (field + reason).
-//! - [`ingest`]: the ingest domain (validate → dedupe → durable log → ack).
+//! - [`ingest`]: the ingest domain (validate → dedupe → durable queue → ack).
+//! - [`queue`]: the durable ingest queue: the local write-ahead log, or (`--redis-url`) the shared
+//!   Redis stream of [`cluster`], where gateways, classifier workers and the index owner meet.
 //! - [`pipeline`]: log → labelling stage (sentiment model) → indexing thread; the re-classification job.
 //! - [`classify`]: the classify domain (labels for texts that are not stored).
 //! - [`search`]: the search domain (queries, topics in place of queries, validation).
@@ -15,10 +17,12 @@
 //! let the log drop them. On start, what the log still holds is replayed, skipping what the index has.
 
 pub mod classify;
+pub mod cluster;
 pub mod error;
 pub mod grpc;
 pub mod ingest;
 pub mod pipeline;
+pub mod queue;
 pub mod search;
 pub mod topics;
 pub mod validate;
@@ -63,6 +67,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// The sentiment model; `None` runs without one (mentions stay unlabelled).
     pub classifier: Option<ClassifierConfig>,
+    /// Share the ingest queue (and what else replicas share) through Redis; `None` runs in one process.
+    pub redis: Option<cluster::RedisConfig>,
 }
 
 /// Where the sentiment model is and how to run it.
@@ -101,6 +107,7 @@ impl Default for Config {
             index_threads: 2,
             max_message_bytes: 64 << 20,
             classifier: None,
+            redis: None,
         }
     }
 }
@@ -120,6 +127,9 @@ pub enum ServerError {
     /// Reflection could not be set up.
     #[error("reflection: {0}")]
     Reflection(String),
+    /// The Redis settings are unusable.
+    #[error("{0}")]
+    Redis(String),
     /// A start-up task panicked.
     #[error("start-up task failed: {0}")]
     Join(String),
@@ -135,6 +145,8 @@ pub struct Storage {
     pub seen: Arc<SeenKeys>,
     /// Last log position the index has committed.
     pub committed: watch::Receiver<Option<u64>>,
+    /// Position of the last record replayed from the log on open.
+    pub replayed_upto: Option<u64>,
 }
 
 impl Storage {
@@ -181,7 +193,7 @@ impl Storage {
             return Err(ServerError::Join("labelling stage did not start".into()));
         }
         info!(indexed, replayed, recovered, torn_bytes = replay.torn_bytes, "storage opened");
-        Ok(Storage { indexer, wal, seen, committed })
+        Ok(Storage { indexer, wal, seen, committed, replayed_upto: last_position })
     }
 
     /// Writes what is queued, commits the index and stops the log. Blocking.
@@ -236,26 +248,63 @@ pub async fn run(
     health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
     let classifier = config.classifier.as_ref().map(ClassifierConfig::spawn);
 
-    let open_config = config.clone();
-    let stage_classifier = classifier.clone();
-    let storage = tokio::task::spawn_blocking(move || Storage::open(&open_config, stage_classifier))
-        .await
-        .map_err(|e| ServerError::Join(e.to_string()))??;
-    let storage = Arc::new(storage);
+    // With Redis, a replica without the indexer role keeps no index: it searches nothing.
+    let roles = config.redis.as_ref().map_or(cluster::Roles::ALL, |r| r.roles);
+    let storage = if roles.indexer {
+        let open_config = config.clone();
+        let stage_classifier = classifier.clone();
+        let storage = tokio::task::spawn_blocking(move || Storage::open(&open_config, stage_classifier))
+            .await
+            .map_err(|e| ServerError::Join(e.to_string()))??;
+        Some(Arc::new(storage))
+    } else {
+        None
+    };
+    let cluster = match &config.redis {
+        Some(redis) => {
+            let index = storage.as_ref().map(|s| cluster::IndexSide {
+                indexer: s.indexer.sender(),
+                seen: s.seen.clone(),
+                committed: s.committed.clone(),
+                replayed_upto: s.replayed_upto,
+            });
+            Some(cluster::Cluster::start(redis, index, classifier.clone()).map_err(ServerError::Redis)?)
+        }
+        None => None,
+    };
 
     let max = config.max_message_bytes;
-    let ingestor =
-        Arc::new(Ingestor::new(storage.wal.clone(), storage.seen.clone(), storage.committed.clone(), config.max_batch));
-    let topics = Arc::new(
-        topics::TopicStore::open(&config.data_dir.join("topics.json")).map_err(|e| ServerError::Join(e.to_string()))?,
-    );
-    let search = Arc::new(search::SearchDomain::new(storage.indexer.clone(), topics.clone()));
-    let topic_service = TopicServiceServer::new(grpc::TopicApi(topics));
+    let queue: Option<Arc<dyn queue::IngestQueue>> = match (&cluster, &storage) {
+        (Some(c), _) => roles.gateway.then(|| Arc::new(c.queue(ingest::WAIT_SEARCHABLE_LIMIT)) as _),
+        (None, Some(s)) => Some(Arc::new(queue::LocalQueue::new(
+            s.wal.clone(),
+            s.seen.clone(),
+            s.committed.clone(),
+            ingest::WAIT_SEARCHABLE_LIMIT,
+        ))),
+        (None, None) => None,
+    };
     let (_stop_relabel, relabel_stop) = crossbeam_channel::bounded::<()>(0);
     if let Some(c) = &classifier {
-        pipeline::spawn_relabel_job(storage.indexer.clone(), c.clone(), relabel_stop);
+        if let Some(s) = &storage {
+            pipeline::spawn_relabel_job(s.indexer.clone(), c.clone(), relabel_stop);
+        }
         tokio::spawn(report_model_health(c.clone(), health.clone()));
     }
+    let (search_service, topic_service) = match &storage {
+        Some(s) => {
+            let topics = Arc::new(
+                topics::TopicStore::open(&config.data_dir.join("topics.json"))
+                    .map_err(|e| ServerError::Join(e.to_string()))?,
+            );
+            let search = Arc::new(search::SearchDomain::new(s.indexer.clone(), topics.clone()));
+            let search_service = SearchServiceServer::new(grpc::SearchApi(search))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max);
+            (Some(search_service), Some(TopicServiceServer::new(grpc::TopicApi(topics))))
+        }
+        None => (None, None),
+    };
     let classify_service = ClassifyServiceServer::new(grpc::ClassifyApi(Arc::new(
         classify::ClassifyDomain::new(classifier.clone()),
     )))
@@ -267,15 +316,36 @@ pub async fn run(
         .build_v1()
         .map_err(|e| ServerError::Reflection(e.to_string()))?;
 
-    let ingest_service = IngestServiceServer::new(grpc::IngestApi(ingestor))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
-    let search_service = SearchServiceServer::new(grpc::SearchApi(search))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let ingest_service = queue.map(|queue| {
+        IngestServiceServer::new(grpc::IngestApi(Arc::new(Ingestor::new(queue, config.max_batch))))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max)
+    });
 
-    health.set_serving::<IngestServiceServer<grpc::IngestApi>>().await;
-    health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+    // With Redis, ingest is SERVING only while Redis answers (a gateway cannot acknowledge without it).
+    let redis_health = match (&cluster, &ingest_service) {
+        (Some(c), Some(_)) => {
+            let health = health.clone();
+            Some(cluster::watch_health(c.redis.clone(), move |up| {
+                let health = health.clone();
+                async move {
+                    if up {
+                        health.set_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+                    } else {
+                        health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+                    }
+                }
+            }))
+        }
+        (None, Some(_)) => {
+            health.set_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+            None
+        }
+        _ => None,
+    };
+    if search_service.is_some() {
+        health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+    }
     info!(addr = ?listener.local_addr().ok(), "serving");
 
     let stopping = {
@@ -283,6 +353,9 @@ pub async fn run(
         async move {
             shutdown.await;
             info!("shutting down: no new calls, draining");
+            if let Some(task) = redis_health {
+                task.abort();
+            }
             health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
             health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
             health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
@@ -291,17 +364,25 @@ pub async fn run(
     let served = tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(ingest_service)
-        .add_service(search_service)
+        .add_optional_service(ingest_service)
+        .add_optional_service(search_service)
         .add_service(classify_service)
-        .add_service(topic_service)
+        .add_optional_service(topic_service)
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 
     let closing = storage.clone();
-    tokio::task::spawn_blocking(move || closing.close())
-        .await
-        .map_err(|e| ServerError::Join(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        // The feed stops before the index closes; what it sent is committed by the close.
+        if let Some(cluster) = cluster {
+            cluster.stop();
+        }
+        if let Some(storage) = closing {
+            storage.close();
+        }
+    })
+    .await
+    .map_err(|e| ServerError::Join(e.to_string()))?;
     info!("stopped");
     served.map_err(ServerError::from)
 }
