@@ -120,6 +120,13 @@ pub struct ServeArgs {
     pub import: Vec<PathBuf>,
     #[command(flatten)]
     pub redis: RedisArgs,
+    /// Calls per second each caller may make on average (shared by all replicas with --redis-url);
+    /// 0 turns rate limits off. Over the limit: RESOURCE_EXHAUSTED with retry-after.
+    #[arg(long, env = "EARSHOT_RATE_LIMIT_PER_SEC", default_value_t = 0.0)]
+    pub rate_limit_per_sec: f64,
+    /// Calls a caller may make at once after a quiet period.
+    #[arg(long, env = "EARSHOT_RATE_LIMIT_BURST", default_value_t = 20)]
+    pub rate_limit_burst: u32,
 }
 
 /// Sharing work between replicas through Redis; without `--redis-url` everything runs in one process.

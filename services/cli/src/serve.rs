@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use earshot_models::batcher::BatchOptions;
 use earshot_server::cluster::{RedisConfig, Roles};
+use earshot_server::ratelimit::RateLimit;
 use earshot_server::{ClassifierConfig, Config};
 use tokio::net::TcpListener;
 
@@ -63,6 +64,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             batch: BatchOptions::default(),
         }),
         redis: redis_config(&args.redis)?,
+        rate_limit: (args.rate_limit_per_sec > 0.0)
+            .then(|| RateLimit { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst.max(1) }),
         ..Config::default()
     };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -9,6 +9,8 @@
 //! - [`classify`]: the classify domain (labels for texts that are not stored).
 //! - [`search`]: the search domain (queries, topics in place of queries, validation).
 //! - [`topics`]: saved topics per tenant, validated on save, persisted in `topics.json`.
+//! - [`cache`]: results cache per tenant + request, invalidated by index commits (local LRU or Redis).
+//! - [`ratelimit`]: per-caller rate limits (GCRA; shared through Redis when configured).
 //! - [`grpc`]: thin tonic adapters.
 //! - [`error`]: domain errors and their mapping onto gRPC codes.
 //!
@@ -16,6 +18,7 @@
 //! durable records to the indexing thread, whose commits (≤ `commit_interval`) make them searchable and
 //! let the log drop them. On start, what the log still holds is replayed, skipping what the index has.
 
+pub mod cache;
 pub mod classify;
 pub mod cluster;
 pub mod error;
@@ -23,6 +26,7 @@ pub mod grpc;
 pub mod ingest;
 pub mod pipeline;
 pub mod queue;
+pub mod ratelimit;
 pub mod search;
 pub mod topics;
 pub mod validate;
@@ -69,6 +73,8 @@ pub struct Config {
     pub classifier: Option<ClassifierConfig>,
     /// Share the ingest queue (and what else replicas share) through Redis; `None` runs in one process.
     pub redis: Option<cluster::RedisConfig>,
+    /// Per-caller rate limit on every `earshot.v1` call; `None` for none.
+    pub rate_limit: Option<ratelimit::RateLimit>,
 }
 
 /// Where the sentiment model is and how to run it.
@@ -108,6 +114,7 @@ impl Default for Config {
             max_message_bytes: 64 << 20,
             classifier: None,
             redis: None,
+            rate_limit: None,
         }
     }
 }
@@ -361,7 +368,12 @@ pub async fn run(
             health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
         }
     };
+    let limiter = config.rate_limit.map(|limit| {
+        let shared = cluster.as_ref().map(|c| (c.redis.clone(), c.config.keys()));
+        Arc::new(ratelimit::RateLimiter::new(limit, shared))
+    });
     let served = tonic::transport::Server::builder()
+        .layer(ratelimit::RateLimitLayer::new(limiter))
         .add_service(health_service)
         .add_service(reflection)
         .add_optional_service(ingest_service)

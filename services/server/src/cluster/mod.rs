@@ -15,6 +15,8 @@
 pub mod gateway;
 pub mod index_feed;
 pub mod pubsub;
+#[cfg(test)]
+mod redis_tests;
 pub mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
