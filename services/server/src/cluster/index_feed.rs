@@ -31,6 +31,25 @@ use crate::ingest::SeenKeys;
 const INDEXED_MARKER_SECS: u64 = 120;
 /// Longest block on an empty stream, so acknowledgements of fresh commits are not held back.
 const READ_BLOCK_MS: u64 = 100;
+/// The index owner's lease: a second owner would silently split the labelled stream between two
+/// indexes, so only the replica holding the lease reads. Renewed well before it runs out.
+const LEASE: Duration = Duration::from_secs(15);
+const LEASE_RENEW: Duration = Duration::from_secs(3);
+/// KEYS: the lease. ARGV: owner. Deletes the lease if we hold it.
+const RELEASE_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// KEYS: the lease. ARGV: owner, lease ms. Takes the lease if free or ours; 1 if held by us now.
+const LEASE_SCRIPT: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
 
 /// Settings of the feed.
 #[derive(Debug, Clone)]
@@ -39,6 +58,8 @@ pub struct FeedOptions {
     pub keys: Keys,
     /// Entries per read.
     pub read_count: usize,
+    /// This replica's name, held in the owner lease.
+    pub owner: String,
     /// The log position the index must have committed before the feed starts (the local log's replay),
     /// so that positions of the two sources never mix in one commit report.
     pub after_position: Option<u64>,
@@ -77,6 +98,9 @@ pub fn spawn_index_feed(
             inflight: VecDeque::new(),
             to_ack: Vec::new(),
             own_pending: true,
+            lease: redis::Script::new(LEASE_SCRIPT),
+            lease_until: None,
+            lease_refused_logged: false,
         };
         let mut outage = OutageLog::default();
         let mut conn: Option<redis::Connection> = None;
@@ -114,6 +138,16 @@ pub fn spawn_index_feed(
                 }
             }
         }
+        // A clean stop hands the lease back, so a replacement owner need not wait for it to lapse.
+        if let Some(c) = conn.as_mut() {
+            let released: redis::RedisResult<i64> = redis::Script::new(RELEASE_SCRIPT)
+                .key(feed.options.keys.index_owner())
+                .arg(&feed.options.owner)
+                .invoke(c);
+            if let Err(e) = released {
+                tracing::warn!(error = %e, "could not release the index owner lease; it lapses by itself");
+            }
+        }
     })
 }
 
@@ -129,11 +163,19 @@ struct Feed {
     to_ack: Vec<Inflight>,
     /// Read the owner's own pending entries next (at start and after a reconnect).
     own_pending: bool,
+    lease: redis::Script,
+    /// When the lease was last renewed (plus `LEASE_RENEW`): renew after this.
+    lease_until: Option<std::time::Instant>,
+    lease_refused_logged: bool,
 }
 
 impl Feed {
     /// One round: acknowledge what was committed, read and send more. `Ok(false)` when the index is gone.
     fn step(&mut self, conn: &mut redis::Connection) -> redis::RedisResult<bool> {
+        if !self.hold_lease(conn)? {
+            std::thread::sleep(Duration::from_millis(500));
+            return Ok(true);
+        }
         let committed = *self.committed.borrow();
         while self.inflight.front().is_some_and(|f| committed.is_some_and(|c| f.seq <= c)) {
             if let Some(f) = self.inflight.pop_front() {
@@ -156,6 +198,37 @@ impl Feed {
             }
         }
         Ok(true)
+    }
+
+    /// Takes or renews the owner lease; false while another replica holds it.
+    fn hold_lease(&mut self, conn: &mut redis::Connection) -> redis::RedisResult<bool> {
+        let now = std::time::Instant::now();
+        if self.lease_until.is_some_and(|t| now < t) {
+            return Ok(true);
+        }
+        let held: i64 = self
+            .lease
+            .key(self.options.keys.index_owner())
+            .arg(&self.options.owner)
+            .arg(LEASE.as_millis() as u64)
+            .invoke(conn)?;
+        if held == 1 {
+            self.lease_until = Some(now + LEASE_RENEW);
+            if self.lease_refused_logged {
+                info!(owner = %self.options.owner, "index owner lease taken");
+                self.lease_refused_logged = false;
+            }
+            return Ok(true);
+        }
+        self.lease_until = None;
+        if !self.lease_refused_logged {
+            error!(
+                owner = %self.options.owner,
+                "another replica owns the index (run exactly one --role indexer); waiting for its lease to lapse"
+            );
+            self.lease_refused_logged = true;
+        }
+        Ok(false)
     }
 
     fn acknowledge(&mut self, conn: &mut redis::Connection) -> redis::RedisResult<()> {

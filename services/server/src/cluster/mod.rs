@@ -362,7 +362,12 @@ impl Cluster {
         }
         if let Some(side) = index.filter(|_| config.roles.indexer) {
             let options =
-                index_feed::FeedOptions { keys: config.keys(), read_count: 64, after_position: side.replayed_upto };
+                index_feed::FeedOptions {
+                    keys: config.keys(),
+                    read_count: 64,
+                    owner: config.consumer.clone(),
+                    after_position: side.replayed_upto,
+                };
             let feed = index_feed::spawn_index_feed(
                 redis.client().clone(),
                 options,
