@@ -257,3 +257,23 @@ async fn redis_killed_and_restarted_loses_nothing_acknowledged() {
     assert_indexed_exactly_once(&a, &acked).await;
     assert!(a.stop().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_owner_killed_mid_run_indexes_each_mention_once() {
+    let redis = RedisServer::start().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let owner = replica(dir_a.path(), &redis, "all", "a", &[]).await;
+    let gateway = replica(dir_b.path(), &redis, "gateway,worker", "b", &[]).await;
+    let mut client = gateway.ingest().await;
+    let mut acked: HashSet<String> = HashSet::new();
+    acked.extend(ingest_fresh(&mut client, "before-", 20, 10).await);
+    // Killed while it has read labelled batches it may not have committed (or acknowledged) yet.
+    owner.kill9().await;
+    // The gateway keeps acknowledging while the owner is gone; the work waits in Redis.
+    acked.extend(ingest_fresh(&mut client, "while-down-", 20, 10).await);
+    let owner = replica(dir_a.path(), &redis, "all", "a", &[]).await;
+    acked.extend(ingest_fresh(&mut client, "after-", 10, 10).await);
+    assert_indexed_exactly_once(&owner, &acked).await;
+    assert!(gateway.stop().await);
+    assert!(owner.stop().await);
+}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use earshot_models::batcher::{ClassifierHandle, ModelState};
 use earshot_proto::v1::IngestRequest;
 use prost::Message;
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamInfoConsumersReply, StreamReadReply};
 use tracing::{debug, error};
 
 use super::{connect_blocking, ensure_group, Keys, OutageLog, StopFlag, WORKER_GROUP};
@@ -42,6 +42,9 @@ end
 if mentions > 0 then redis.call('HINCRBY', KEYS[3], ARGV[2], mentions) end
 return handed
 ";
+
+/// A consumer with nothing pending that has not read for this long belongs to a replica that is gone.
+const DEPARTED: Duration = Duration::from_secs(3600);
 
 /// Settings of a worker.
 #[derive(Debug, Clone)]
@@ -175,12 +178,29 @@ impl Worker {
         if reply.next_stream_id == "0-0" {
             // The pass reached the end: the next one starts after half the idle time.
             self.next_claim = Instant::now() + self.options.claim_idle / 2;
+            self.forget_departed(conn)?;
         }
         self.claim_cursor = reply.next_stream_id;
         if !reply.claimed.is_empty() {
             tracing::info!(entries = reply.claimed.len(), consumer = %self.options.consumer, "reclaimed entries another worker left pending");
         }
         Ok(reply.claimed)
+    }
+
+    /// Removes consumers of departed replicas (nothing pending, idle for long) from the group, so the
+    /// group's consumer list does not grow with every restart under a new name.
+    fn forget_departed(&self, conn: &mut redis::Connection) -> redis::RedisResult<()> {
+        let info: StreamInfoConsumersReply =
+            redis::cmd("XINFO").arg("CONSUMERS").arg(self.options.keys.ingest()).arg(WORKER_GROUP).query(conn)?;
+        for gone in info.consumers.iter().filter(|c| c.pending == 0 && c.idle as u128 > DEPARTED.as_millis()) {
+            redis::cmd("XGROUP")
+                .arg("DELCONSUMER")
+                .arg(self.options.keys.ingest())
+                .arg(WORKER_GROUP)
+                .arg(&gone.name)
+                .exec(conn)?;
+        }
+        Ok(())
     }
 
     /// Labels every mention of `entries` in one model call, then hands them off atomically.
