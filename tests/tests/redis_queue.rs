@@ -277,3 +277,27 @@ async fn index_owner_killed_mid_run_indexes_each_mention_once() {
     assert!(gateway.stop().await);
     assert!(owner.stop().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_come_from_the_worker_replica() {
+    const POSITIVE: &str = "I absolutely love this phone, best purchase I have made all year!";
+    const NEGATIVE: &str = "Worst customer service ever. Two hours on hold and still no refund. Never again.";
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    // The owner has no model and does no classification; the only worker is b, which has the model.
+    let owner = replica(dir_a.path(), &redis, "gateway,indexer", "a", &[]).await;
+    let worker_args = ["--redis-url", &url, "--role", "worker", "--redis-consumer", "b"];
+    let worker = Sandbox::start_with(dir_b.path(), &worker_args, &["earshot.v1.ClassifyService"]).await;
+    let mut ingest = owner.ingest().await;
+    let batch = vec![mention("p1", POSITIVE), mention("n1", NEGATIVE), mention("n2", NEGATIVE)];
+    let response = ingest.ingest(IngestRequest { mentions: batch, wait_searchable: true }).await.expect("ingest");
+    assert!(response.into_inner().searchable);
+    let mut search = owner.search().await;
+    let count = |query: &str| CountRequest { query: query.into(), ..Default::default() };
+    assert_eq!(search.count(count("sentiment:negative")).await.expect("count").into_inner().count, 2);
+    assert_eq!(search.count(count("sentiment:positive")).await.expect("count").into_inner().count, 1);
+    assert_eq!(worked(&redis).await.get("b").copied(), Some(3));
+    assert!(worker.stop().await);
+    assert!(owner.stop().await);
+}
