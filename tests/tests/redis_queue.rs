@@ -301,3 +301,23 @@ async fn labels_come_from_the_worker_replica() {
     assert!(worker.stop().await);
     assert!(owner.stop().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_index_owner_at_a_time() {
+    let redis = RedisServer::start().await;
+    let (dir_a, dir_c) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let a = replica(dir_a.path(), &redis, "all", "a", &[]).await;
+    // A second indexer cannot take the lease: it feeds nothing, so its search is not SERVING.
+    let url = redis.url();
+    let args = ["--no-classifier", "--redis-url", &url, "--role", "indexer", "--redis-consumer", "c"];
+    let c = Sandbox::start_with(dir_c.path(), &args, &[]).await;
+    let mut conn = redis.connection().await;
+    let holder: String = redis::cmd("GET").arg("earshot:index-owner").query_async(&mut conn).await.expect("GET");
+    assert_eq!(holder, "a");
+    // a stops cleanly and hands the lease back; c takes over and becomes SERVING.
+    assert!(a.stop().await);
+    c.wait_serving(SEARCH).await;
+    let holder: String = redis::cmd("GET").arg("earshot:index-owner").query_async(&mut conn).await.expect("GET");
+    assert_eq!(holder, "c");
+    assert!(c.stop().await);
+}

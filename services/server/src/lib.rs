@@ -350,9 +350,29 @@ pub async fn run(
         }
         _ => None,
     };
-    if search_service.is_some() {
-        health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
-    }
+    // With Redis, search is SERVING only on the replica holding the index owner lease.
+    let owner_health = match (search_service.is_some(), cluster.as_ref().and_then(|c| c.index_owner())) {
+        (true, Some(mut owner)) => {
+            let health = health.clone();
+            Some(tokio::spawn(async move {
+                loop {
+                    if *owner.borrow_and_update() {
+                        health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+                    } else {
+                        health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+                    }
+                    if owner.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }))
+        }
+        (true, None) => {
+            health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+            None
+        }
+        (false, _) => None,
+    };
     info!(addr = ?listener.local_addr().ok(), "serving");
 
     let stopping = {
@@ -360,7 +380,7 @@ pub async fn run(
         async move {
             shutdown.await;
             info!("shutting down: no new calls, draining");
-            if let Some(task) = redis_health {
+            for task in [redis_health, owner_health].into_iter().flatten() {
                 task.abort();
             }
             health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;

@@ -80,6 +80,7 @@ pub fn spawn_index_feed(
     seen: Arc<SeenKeys>,
     committed: watch::Receiver<Option<u64>>,
     stop: StopFlag,
+    owner: watch::Sender<bool>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("earshot-index-feed".into()).spawn(move || {
         if let Some(after) = options.after_position {
@@ -101,6 +102,7 @@ pub fn spawn_index_feed(
             lease: redis::Script::new(LEASE_SCRIPT),
             lease_until: None,
             lease_refused_logged: false,
+            owner,
         };
         let mut outage = OutageLog::default();
         let mut conn: Option<redis::Connection> = None;
@@ -167,6 +169,8 @@ struct Feed {
     /// When the lease was last renewed (plus `LEASE_RENEW`): renew after this.
     lease_until: Option<std::time::Instant>,
     lease_refused_logged: bool,
+    /// Whether this replica holds the lease (search health follows it).
+    owner: watch::Sender<bool>,
 }
 
 impl Feed {
@@ -214,6 +218,7 @@ impl Feed {
             .invoke(conn)?;
         if held == 1 {
             self.lease_until = Some(now + LEASE_RENEW);
+            self.owner.send_if_modified(|held| !std::mem::replace(held, true));
             if self.lease_refused_logged {
                 info!(owner = %self.options.owner, "index owner lease taken");
                 self.lease_refused_logged = false;
@@ -221,6 +226,7 @@ impl Feed {
             return Ok(true);
         }
         self.lease_until = None;
+        self.owner.send_if_modified(|held| std::mem::replace(held, false));
         if !self.lease_refused_logged {
             error!(
                 owner = %self.options.owner,

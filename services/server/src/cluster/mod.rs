@@ -323,6 +323,7 @@ pub struct Cluster {
     pub config: RedisConfig,
     stop: StopFlag,
     threads: Vec<std::thread::JoinHandle<()>>,
+    owner: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// What the index owner's feed needs from the local storage.
@@ -347,6 +348,7 @@ impl Cluster {
         let redis = Arc::new(RedisHandle::open(&config.url).map_err(|e| format!("--redis-url: {e}"))?);
         let stop = StopFlag::default();
         let mut threads = Vec::new();
+        let mut owner = None;
         let spawn_failed = |e: std::io::Error| format!("could not start a thread: {e}");
         if config.roles.worker {
             let options = worker::WorkerOptions {
@@ -361,6 +363,8 @@ impl Cluster {
             );
         }
         if let Some(side) = index.filter(|_| config.roles.indexer) {
+            let (owner_tx, owner_rx) = tokio::sync::watch::channel(false);
+            owner = Some(owner_rx);
             let options =
                 index_feed::FeedOptions {
                     keys: config.keys(),
@@ -375,17 +379,24 @@ impl Cluster {
                 side.seen,
                 side.committed,
                 stop.clone(),
+                owner_tx,
             )
             .map_err(spawn_failed)?;
             threads.push(feed);
         }
         info!(roles = ?config.roles, consumer = %config.consumer, "sharing work through Redis");
-        Ok(Cluster { redis, config: config.clone(), stop, threads })
+        Ok(Cluster { redis, config: config.clone(), stop, threads, owner })
     }
 
     /// The gateway's ingest queue.
     pub fn queue(&self, busy_wait: Duration) -> RedisQueue {
         RedisQueue::new(self.redis.clone(), self.config.keys(), self.config.max_backlog, busy_wait)
+    }
+
+    /// Whether this replica holds the index owner lease (`None` without the indexer role). A replica that
+    /// does not hold it has an index nobody feeds, so its search must not be SERVING.
+    pub fn index_owner(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        self.owner.clone()
     }
 
     /// Stops the threads and waits for them (a worker finishes its current batch). Blocking.
