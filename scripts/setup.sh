@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what earshot needs on a fresh Debian machine with a Rust toolchain and Python 3. Idempotent.
-#  - a C/C++ toolchain (tch's bindings are C++), pkg-config
+#  - a C/C++ toolchain (tch's bindings are C++), pkg-config, redis-server (for the tests of --redis-url)
 #  - libtorch (CPU) and ONNX Runtime from PyPI wheels, into .earshot/ (scripts/runtime.sh)
 #  - checks the shipped sentiment weights against their recorded checksums
 set -euo pipefail
@@ -10,6 +10,8 @@ need_apt=()
 command -v c++ >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+# The tests of the Redis mode start a real redis-server of their own.
+command -v redis-server >/dev/null || need_apt+=(redis-server)
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

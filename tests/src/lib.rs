@@ -2,6 +2,7 @@
 //! helpers the end-to-end tests share. The tests themselves are in `tests/`.
 
 pub mod corpus;
+pub mod redis;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -15,7 +16,7 @@ use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
-use tonic_health::pb::health_check_response::ServingStatus;
+pub use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
@@ -32,6 +33,20 @@ pub fn earshot_bin() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = std::process::Command::new(cargo);
         build.args(["build", "-q", "-p", "earshot-cli", "--bin", "earshot"]);
+        // `cargo test` sets per-package variables that some build scripts (ring) fingerprint: inherited,
+        // every alternation between a shell build and this one would rebuild ring, and with it the
+        // libtorch bindings (minutes).
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
+                .iter()
+                .any(|p| name.starts_with(p))
+                || name == "CARGO_PRIMARY_PACKAGE"
+                || name == "CARGO_TARGET_TMPDIR";
+            if per_package {
+                build.env_remove(name.as_ref());
+            }
+        }
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
@@ -71,6 +86,17 @@ impl Sandbox {
 
     /// Like [`Sandbox::start_in`]; with `tls_ca`, connects over TLS trusting that CA (PEM) for `localhost`.
     pub async fn start_with(data_dir: &Path, extra: &[&str], tls_ca: Option<Vec<u8>>) -> Sandbox {
+        Self::start_serving(data_dir, extra, tls_ca, &["earshot.v1.IngestService", "earshot.v1.SearchService"]).await
+    }
+
+    /// Starts the server on `data_dir` with extra flags and waits until `services` are SERVING (a
+    /// replica without the indexer role serves no search).
+    pub async fn start_serving(
+        data_dir: &Path,
+        extra: &[&str],
+        tls_ca: Option<Vec<u8>>,
+        services: &[&str],
+    ) -> Sandbox {
         let mut child = Command::new(earshot_bin())
             .arg("serve")
             .arg("--listen")
@@ -107,8 +133,9 @@ impl Sandbox {
             None => format!("http://{addr}"),
         };
         let sandbox = Sandbox { child, endpoint, data_dir: data_dir.to_path_buf(), metrics, tls_ca };
-        sandbox.wait_serving("earshot.v1.IngestService").await;
-        sandbox.wait_serving("earshot.v1.SearchService").await;
+        for service in services {
+            sandbox.wait_serving(service).await;
+        }
         sandbox
     }
 
@@ -116,22 +143,27 @@ impl Sandbox {
     /// there (a model that failed to load stays NOT_SERVING) fails the test after [`SERVING_DEADLINE`]
     /// instead of hanging it.
     pub async fn wait_serving(&self, service: &str) {
+        self.wait_health(service, ServingStatus::Serving).await;
+    }
+
+    /// Waits until `service` reports `wanted` on the health watch stream.
+    pub async fn wait_health(&self, service: &str, wanted: ServingStatus) {
         let channel = self.channel().await;
         let mut health = HealthClient::new(channel);
         let request = HealthCheckRequest { service: service.into() };
         let mut updates = health.watch(request).await.expect("health watch").into_inner();
-        let serving = async {
+        let reached = async {
             while let Some(update) = updates.next().await {
-                if update.expect("health update").status == ServingStatus::Serving as i32 {
+                if update.expect("health update").status == wanted as i32 {
                     return true;
                 }
             }
             false
         };
-        match tokio::time::timeout(SERVING_DEADLINE, serving).await {
+        match tokio::time::timeout(SERVING_DEADLINE, reached).await {
             Ok(true) => {}
-            Ok(false) => panic!("health stream of {service} ended before SERVING"),
-            Err(_) => panic!("{service} not SERVING after {SERVING_DEADLINE:?} (see the server's log above)"),
+            Ok(false) => panic!("health stream of {service} ended before {wanted:?}"),
+            Err(_) => panic!("{service} not {wanted:?} after {SERVING_DEADLINE:?} (see the server's log above)"),
         }
     }
 
@@ -158,6 +190,13 @@ impl Sandbox {
     /// Process id.
     pub fn pid(&self) -> u32 {
         self.child.id().expect("running child")
+    }
+
+    /// Sends a signal (`STOP`, `CONT`, …) to the server.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().to_string();
+        let sent = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -{signal} failed");
     }
 
     /// Kills the server with SIGKILL and waits for it to be gone.

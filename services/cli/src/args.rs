@@ -122,6 +122,38 @@ pub struct ServeArgs {
     pub import: Vec<PathBuf>,
     #[command(flatten)]
     pub guard: crate::keys::GuardArgs,
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Calls per second each caller may make on average (shared by all replicas with --redis-url);
+    /// 0 turns rate limits off. Over the limit: RESOURCE_EXHAUSTED with retry-after.
+    #[arg(long, env = "EARSHOT_RATE_LIMIT_PER_SEC", default_value_t = 0.0)]
+    pub rate_limit_per_sec: f64,
+    /// Calls a caller may make at once after a quiet period.
+    #[arg(long, env = "EARSHOT_RATE_LIMIT_BURST", default_value_t = 20)]
+    pub rate_limit_burst: u32,
+}
+
+/// Sharing work between replicas through Redis; without `--redis-url` everything runs in one process.
+#[derive(Args, Debug, Clone)]
+pub struct RedisArgs {
+    /// Redis to share the ingest queue, caches, alerts and rate limits with other replicas
+    /// (`redis://host:6379/0`). Redis must run with `appendonly yes` and `appendfsync always`.
+    #[arg(long, env = "EARSHOT_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// What this replica does with Redis: `all`, or a comma list of `gateway` (accepts Ingest),
+    /// `worker` (classifies), `indexer` (owns the index, serves search; exactly one replica).
+    #[arg(long, env = "EARSHOT_ROLE", default_value = "all")]
+    pub role: String,
+    /// This replica's consumer name in Redis (default: `$HOSTNAME-<pid>`); keep it stable across
+    /// restarts of one replica so it finishes its own pending work first.
+    #[arg(long, env = "EARSHOT_REDIS_CONSUMER")]
+    pub redis_consumer: Option<String>,
+    /// Work a replica has held this long, in milliseconds, without finishing is taken over by others.
+    #[arg(long, env = "EARSHOT_REDIS_CLAIM_IDLE_MS", default_value_t = 30_000)]
+    pub redis_claim_idle_ms: u64,
+    /// Most batches waiting in Redis before ingest answers RESOURCE_EXHAUSTED (back-pressure).
+    #[arg(long, env = "EARSHOT_REDIS_MAX_BACKLOG", default_value_t = 10_000)]
+    pub redis_max_backlog: usize,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

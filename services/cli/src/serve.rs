@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use earshot_models::batcher::BatchOptions;
+use earshot_server::cluster::{RedisConfig, Roles};
+use earshot_server::ratelimit::RateLimit;
 use earshot_server::{ClassifierConfig, Config};
 use tokio::net::TcpListener;
 
-use crate::args::{ClientArgs, Format, ServeArgs};
+use crate::args::{ClientArgs, Format, RedisArgs, ServeArgs};
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -31,6 +33,23 @@ async fn shutdown_signal() {
     }
 }
 
+/// The Redis settings, or `None` to run in one process.
+fn redis_config(args: &RedisArgs) -> anyhow::Result<Option<RedisConfig>> {
+    let roles = Roles::parse(&args.role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let Some(url) = &args.redis_url else {
+        anyhow::ensure!(roles == Roles::ALL, "--role {} needs --redis-url (roles share work through Redis)", args.role);
+        return Ok(None);
+    };
+    let mut config = RedisConfig::new(url.clone());
+    config.roles = roles;
+    if let Some(consumer) = &args.redis_consumer {
+        config.consumer = consumer.clone();
+    }
+    config.claim_idle = Duration::from_millis(args.redis_claim_idle_ms.max(1));
+    config.max_backlog = args.redis_max_backlog.max(1);
+    Ok(Some(config))
+}
+
 /// Entry point of `earshot serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
@@ -45,6 +64,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             batch: BatchOptions::default(),
         }),
         guard: args.guard.config(),
+        redis: redis_config(&args.redis)?,
+        rate_limit: (args.rate_limit_per_sec > 0.0)
+            .then(|| RateLimit { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst.max(1) }),
         ..Config::default()
     };
     // Metrics first, so that its line precedes the one scripts wait for.

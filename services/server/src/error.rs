@@ -30,6 +30,22 @@ pub enum IngestError {
     Unavailable(String),
 }
 
+/// A caller went over its rate limit.
+#[derive(Debug, thiserror::Error)]
+#[error("rate limit of {per_sec} calls per second exceeded; retry in {:.3} s", retry_after.as_secs_f64())]
+pub struct RateLimited {
+    /// When the next call would be allowed.
+    pub retry_after: Duration,
+    /// The sustained limit.
+    pub per_sec: f64,
+}
+
+impl From<RateLimited> for Status {
+    fn from(e: RateLimited) -> Status {
+        retry_later_after(Code::ResourceExhausted, e.to_string(), e.retry_after)
+    }
+}
+
 /// Errors of search and count.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -122,6 +138,17 @@ fn retry_later(code: Code, message: String) -> Status {
     status
 }
 
+/// A status asking to retry after `after` (rounded up to the millisecond), in the `RetryInfo` detail and
+/// in `retry-after` metadata (seconds).
+fn retry_later_after(code: Code, message: String, after: Duration) -> Status {
+    let after = Duration::from_millis(after.as_micros().div_ceil(1000) as u64);
+    let mut status = Status::with_error_details(code, message, ErrorDetails::with_retry_info(Some(after)));
+    if let Ok(v) = format!("{:.3}", after.as_secs_f64()).parse() {
+        status.metadata_mut().insert("retry-after", v);
+    }
+    status
+}
+
 impl From<IngestError> for Status {
     fn from(e: IngestError) -> Status {
         match e {
@@ -202,6 +229,9 @@ mod tests {
         let s: Status = IngestError::Overloaded.into();
         assert_eq!(s.code(), Code::ResourceExhausted);
         assert!(s.metadata().get("retry-after").is_some());
+        let s: Status = RateLimited { retry_after: Duration::from_micros(1_250_001), per_sec: 2.0 }.into();
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert_eq!(s.metadata().get("retry-after").and_then(|v| v.to_str().ok()), Some("1.251"));
         let s: Status = SearchError::InvalidQuery { message: "x".into(), span: Some((1, 2)) }.into();
         assert_eq!(s.code(), Code::InvalidArgument);
         let details = s.get_error_details();

@@ -59,18 +59,18 @@ impl Default for GuardConfig {
 pub struct Guard {
     /// The gate in front of every service.
     pub layer: GateLayer,
-    /// The governance domain (erasure, retention, deletion hooks).
-    pub governance: Arc<Governance>,
+    /// The governance domain (erasure, retention, deletion hooks); only where the index is.
+    pub governance: Option<Arc<Governance>>,
     /// Redaction at ingest.
     pub pii: PiiPolicy,
     /// The key store, as the server sees it (also holds per-tenant settings).
     pub keys: Arc<KeyRegistry>,
-    retention: tokio::task::JoinHandle<()>,
+    retention: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Guard {
     /// Opens the key store and audit trail, starts the retention job and exports storage metrics.
-    pub fn setup(config: &crate::Config, storage: &Storage) -> Result<Guard, ServerError> {
+    pub fn setup(config: &crate::Config, storage: Option<&Storage>) -> Result<Guard, ServerError> {
         let g = &config.guard;
         let keys = Arc::new(
             KeyRegistry::open(g.key_store(&config.data_dir)).map_err(|e| ServerError::Setup(e.to_string()))?,
@@ -90,10 +90,15 @@ impl Guard {
             None
         };
         let layer = GateLayer::new(g.auth, Some(keys.clone()), audit);
-        let governance = Arc::new(Governance::new(storage));
-        let policy = RetentionPolicy { default_days: g.retention_days, tenants: Some(keys.clone()) };
-        let retention = spawn_retention_job(governance.clone(), policy, RETENTION_EVERY);
-        crate::metrics::watch_indexer(storage.indexer.clone());
+        // Erasure and retention act on the index, so only the replica that owns it runs them.
+        let governance = storage.map(|s| Arc::new(Governance::new(s)));
+        let retention = governance.as_ref().map(|governance| {
+            let policy = RetentionPolicy { default_days: g.retention_days, tenants: Some(keys.clone()) };
+            spawn_retention_job(governance.clone(), policy, RETENTION_EVERY)
+        });
+        if let Some(s) = storage {
+            crate::metrics::watch_indexer(s.indexer.clone());
+        }
         let pii = PiiPolicy { default: g.redact_pii, tenants: Some(keys.clone()) };
         Ok(Guard { layer, governance, pii, keys, retention })
     }
@@ -108,14 +113,16 @@ impl Guard {
         Ok(builder.tls_config(ServerTlsConfig::new().identity(identity))?)
     }
 
-    /// The `GovernanceService`.
-    pub fn governance_service(&self) -> GovernanceServiceServer<GovernanceApi> {
-        GovernanceServiceServer::new(GovernanceApi(self.governance.clone()))
+    /// The `GovernanceService`, where the index is.
+    pub fn governance_service(&self) -> Option<GovernanceServiceServer<GovernanceApi>> {
+        self.governance.clone().map(|g| GovernanceServiceServer::new(GovernanceApi(g)))
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        self.retention.abort();
+        if let Some(retention) = &self.retention {
+            retention.abort();
+        }
     }
 }

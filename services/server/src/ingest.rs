@@ -1,22 +1,20 @@
-//! The ingest domain: validate each mention, drop duplicates, append the rest to the write-ahead log
-//! and answer only once they are durable.
+//! The ingest domain: validate each mention, then hand the valid ones to the durable ingest queue
+//! ([`crate::queue`]: the write-ahead log, or the shared Redis stream), which drops duplicates and
+//! answers only once the rest are durable.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use earshot_indexer::doc::{key_hash, mention_key};
 use earshot_proto::v1::{IngestResult, IngestStatus, Mention};
-use earshot_wal::{Wal, WalError};
 use parking_lot::Mutex;
-use prost::Message;
-use tokio::sync::watch;
 
 use crate::error::IngestError;
+use crate::queue::{IngestQueue, QueueError, Receipt};
 use crate::validate::{validate_mention, validate_tenant};
 
-/// How long `wait_searchable` waits for a commit before answering anyway (the data is durable).
-const WAIT_SEARCHABLE_LIMIT: Duration = Duration::from_secs(30);
+/// How long `wait_searchable` (and a stream waiting out a full queue) waits for a commit before answering anyway (the data is durable).
+pub const WAIT_SEARCHABLE_LIMIT: Duration = Duration::from_secs(30);
 
 /// Keys of every mention stored (in the log or the index), for idempotent ingest.
 #[derive(Default)]
@@ -60,9 +58,7 @@ pub struct IngestOutcome {
 
 /// The ingest domain service.
 pub struct Ingestor {
-    wal: Arc<Wal>,
-    seen: Arc<SeenKeys>,
-    committed: watch::Receiver<Option<u64>>,
+    queue: Arc<dyn IngestQueue>,
     max_batch: usize,
     pii: crate::redact::PiiPolicy,
 }
@@ -73,24 +69,20 @@ fn now_timestamp() -> prost_types::Timestamp {
 }
 
 impl Ingestor {
-    /// A new ingestor writing to `wal`. `committed` carries the last log position the index has committed.
-    pub fn new(
-        wal: Arc<Wal>,
-        seen: Arc<SeenKeys>,
-        committed: watch::Receiver<Option<u64>>,
-        max_batch: usize,
-    ) -> Self {
-        Ingestor { wal, seen, committed, max_batch, pii: Default::default() }
+    /// A new ingestor storing into `queue` (the local write-ahead log or the shared Redis stream).
+    pub fn new(queue: Arc<dyn IngestQueue>, max_batch: usize) -> Self {
+        Ingestor { queue, max_batch, pii: Default::default() }
     }
 
-    /// Redacts e-mail addresses and phone numbers in the texts of the tenants `pii` covers, before the log.
+    /// Redacts e-mail addresses and phone numbers in the texts of the tenants `pii` covers, before the queue.
     pub fn with_pii(mut self, pii: crate::redact::PiiPolicy) -> Self {
         self.pii = pii;
         self
     }
 
     /// Ingests a batch for `tenant`; returns once every accepted mention is durable (and searchable when
-    /// `wait_searchable`).
+    /// `wait_searchable`). With `retry_when_busy` a full queue is waited out (streams apply
+    /// back-pressure instead of failing), otherwise it fails at once.
     pub async fn ingest(
         &self,
         tenant: &str,
@@ -105,8 +97,8 @@ impl Ingestor {
         let ingested_at = now_timestamp();
         let redact = self.pii.applies_to(tenant);
         let mut results = Vec::with_capacity(mentions.len());
-        let mut records = Vec::new();
-        let mut hashes = Vec::new();
+        let mut valid = Vec::new();
+        let mut valid_results = Vec::new();
         for (index, mut mention) in mentions.into_iter().enumerate() {
             let mut result = IngestResult { index: index as u32, id: mention.id.clone(), ..Default::default() };
             match validate_mention(&mut mention, tenant) {
@@ -116,48 +108,30 @@ impl Ingestor {
                     result.reason = rejection.reason;
                 }
                 Ok(()) => {
-                    let hash = key_hash(&mention_key(tenant, &mention.id));
-                    if self.seen.insert(hash) {
-                        if redact {
-                            crate::redact::redact_mention(&mut mention);
-                        }
-                        mention.ingested_at = Some(ingested_at);
-                        records.push(mention.encode_to_vec());
-                        hashes.push(hash);
-                        result.status = IngestStatus::Accepted as i32;
-                    } else {
-                        result.status = IngestStatus::Duplicate as i32;
+                    if redact {
+                        crate::redact::redact_mention(&mut mention);
                     }
+                    mention.ingested_at = Some(ingested_at);
+                    valid.push(mention);
+                    valid_results.push(results.len());
                 }
             }
             results.push(result);
         }
-        let last_position = match self.append(records, retry_when_busy).await {
-            Ok(p) => p,
-            Err(e) => {
-                // Nothing of this batch is stored: forget its keys so a retry is not called a duplicate.
-                self.seen.remove_all(&hashes);
-                return Err(match e {
-                    WalError::QueueFull => IngestError::Overloaded,
-                    other => IngestError::Unavailable(other.to_string()),
-                });
-            }
-        };
-        let searchable = match (wait_searchable, last_position) {
-            (true, Some(position)) => {
-                let mut committed = self.committed.clone();
-                let wait = committed.wait_for(|c| c.is_some_and(|c| c >= position));
-                let reached = tokio::time::timeout(WAIT_SEARCHABLE_LIMIT, wait).await.is_ok_and(|r| r.is_ok());
-                reached
-            }
-            _ => wait_searchable,
+        let appended = self.queue.append(valid, retry_when_busy).await.map_err(|e| match e {
+            QueueError::Busy => IngestError::Overloaded,
+            QueueError::Unavailable(why) => IngestError::Unavailable(why),
+        })?;
+        for (slot, fresh) in valid_results.into_iter().zip(appended.fresh) {
+            results[slot].status =
+                if fresh { IngestStatus::Accepted as i32 } else { IngestStatus::Duplicate as i32 };
+        }
+        let searchable = wait_searchable
+            && self.queue.wait_searchable(&appended.receipt, WAIT_SEARCHABLE_LIMIT).await;
+        let last_position = match appended.receipt {
+            Receipt::LogPosition(p) => Some(p),
+            _ => None,
         };
         Ok(IngestOutcome { results, last_position, searchable })
-    }
-
-    /// Appends to the log; with `retry_when_busy` a full queue is waited out (streams apply
-    /// back-pressure instead of failing), otherwise it fails at once with `QueueFull`.
-    async fn append(&self, records: Vec<Vec<u8>>, retry_when_busy: bool) -> Result<Option<u64>, WalError> {
-        self.wal.append_waiting(records, retry_when_busy.then_some(WAIT_SEARCHABLE_LIMIT)).await
     }
 }

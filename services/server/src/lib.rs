@@ -2,11 +2,15 @@
 //!
 //! # Layout
 //! - [`validate`]: checks of one mention at the boundary (field + reason).
-//! - [`ingest`]: the ingest domain (validate → dedupe → durable log → ack).
+//! - [`ingest`]: the ingest domain (validate → dedupe → durable queue → ack).
+//! - [`queue`]: the durable ingest queue: the local write-ahead log, or (`--redis-url`) the shared
+//!   Redis stream of [`cluster`], where gateways, classifier workers and the index owner meet.
 //! - [`pipeline`]: log → labelling stage (sentiment model) → indexing thread; the re-classification job.
 //! - [`classify`]: the classify domain (labels for texts that are not stored).
 //! - [`search`]: the search domain (queries, topics in place of queries, validation).
 //! - [`topics`]: saved topics per tenant, validated on save, persisted in `topics.json`.
+//! - [`cache`]: results cache per tenant + request, invalidated by index commits (local LRU or Redis).
+//! - [`ratelimit`]: per-caller rate limits (GCRA; shared through Redis when configured).
 //! - [`grpc`]: thin tonic adapters.
 //! - [`error`]: domain errors and their mapping onto gRPC codes.
 //! - [`auth`]: API keys, roles, tenants; the gate layer in front of every RPC.
@@ -20,7 +24,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod classify;
+pub mod cluster;
 pub mod error;
 pub mod governance;
 pub mod grpc;
@@ -29,6 +35,8 @@ pub mod ingest;
 pub mod metrics;
 pub mod pipeline;
 pub mod redact;
+pub mod queue;
+pub mod ratelimit;
 pub mod search;
 pub mod topics;
 pub mod validate;
@@ -75,6 +83,10 @@ pub struct Config {
     pub classifier: Option<ClassifierConfig>,
     /// Authentication, audit, retention, PII redaction, TLS.
     pub guard: guard::GuardConfig,
+    /// Share the ingest queue (and what else replicas share) through Redis; `None` runs in one process.
+    pub redis: Option<cluster::RedisConfig>,
+    /// Per-caller rate limit on every `earshot.v1` call; `None` for none.
+    pub rate_limit: Option<ratelimit::RateLimit>,
 }
 
 /// Where the sentiment model is and how to run it.
@@ -114,6 +126,8 @@ impl Default for Config {
             max_message_bytes: 64 << 20,
             classifier: None,
             guard: guard::GuardConfig::default(),
+            redis: None,
+            rate_limit: None,
         }
     }
 }
@@ -133,6 +147,9 @@ pub enum ServerError {
     /// Reflection could not be set up.
     #[error("reflection: {0}")]
     Reflection(String),
+    /// The Redis settings are unusable.
+    #[error("{0}")]
+    Redis(String),
     /// A start-up task panicked.
     #[error("start-up task failed: {0}")]
     Join(String),
@@ -151,6 +168,8 @@ pub struct Storage {
     pub seen: Arc<SeenKeys>,
     /// Last log position the index has committed.
     pub committed: watch::Receiver<Option<u64>>,
+    /// Position of the last record replayed from the log on open.
+    pub replayed_upto: Option<u64>,
 }
 
 impl Storage {
@@ -197,7 +216,7 @@ impl Storage {
             return Err(ServerError::Join("labelling stage did not start".into()));
         }
         info!(indexed, replayed, recovered, torn_bytes = replay.torn_bytes, "storage opened");
-        Ok(Storage { indexer, wal, seen, committed })
+        Ok(Storage { indexer, wal, seen, committed, replayed_upto: last_position })
     }
 
     /// Writes what is queued, commits the index and stops the log. Blocking.
@@ -252,29 +271,64 @@ pub async fn run(
     health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
     let classifier = config.classifier.as_ref().map(ClassifierConfig::spawn);
 
-    let open_config = config.clone();
-    let stage_classifier = classifier.clone();
-    let storage = tokio::task::spawn_blocking(move || Storage::open(&open_config, stage_classifier))
-        .await
-        .map_err(|e| ServerError::Join(e.to_string()))??;
-    let storage = Arc::new(storage);
-    let guard = guard::Guard::setup(&config, &storage)?;
+    // With Redis, a replica without the indexer role keeps no index: it searches nothing.
+    let roles = config.redis.as_ref().map_or(cluster::Roles::ALL, |r| r.roles);
+    let storage = if roles.indexer {
+        let open_config = config.clone();
+        let stage_classifier = classifier.clone();
+        let storage = tokio::task::spawn_blocking(move || Storage::open(&open_config, stage_classifier))
+            .await
+            .map_err(|e| ServerError::Join(e.to_string()))??;
+        Some(Arc::new(storage))
+    } else {
+        None
+    };
+    let cluster = match &config.redis {
+        Some(redis) => {
+            let index = storage.as_ref().map(|s| cluster::IndexSide {
+                indexer: s.indexer.sender(),
+                seen: s.seen.clone(),
+                committed: s.committed.clone(),
+                replayed_upto: s.replayed_upto,
+            });
+            Some(cluster::Cluster::start(redis, index, classifier.clone()).map_err(ServerError::Redis)?)
+        }
+        None => None,
+    };
 
     let max = config.max_message_bytes;
-    let ingestor = Arc::new(
-        Ingestor::new(storage.wal.clone(), storage.seen.clone(), storage.committed.clone(), config.max_batch)
-            .with_pii(guard.pii.clone()),
-    );
-    let topics = Arc::new(
-        topics::TopicStore::open(&config.data_dir.join("topics.json")).map_err(|e| ServerError::Join(e.to_string()))?,
-    );
-    let search = Arc::new(search::SearchDomain::new(storage.indexer.clone(), topics.clone()));
-    let topic_service = TopicServiceServer::new(grpc::TopicApi(topics));
+    let queue: Option<Arc<dyn queue::IngestQueue>> = match (&cluster, &storage) {
+        (Some(c), _) => roles.gateway.then(|| Arc::new(c.queue(ingest::WAIT_SEARCHABLE_LIMIT)) as _),
+        (None, Some(s)) => Some(Arc::new(queue::LocalQueue::new(
+            s.wal.clone(),
+            s.seen.clone(),
+            s.committed.clone(),
+            ingest::WAIT_SEARCHABLE_LIMIT,
+        ))),
+        (None, None) => None,
+    };
+    let guard = guard::Guard::setup(&config, storage.as_deref())?;
     let (_stop_relabel, relabel_stop) = crossbeam_channel::bounded::<()>(0);
     if let Some(c) = &classifier {
-        pipeline::spawn_relabel_job(storage.indexer.clone(), c.clone(), relabel_stop);
+        if let Some(s) = &storage {
+            pipeline::spawn_relabel_job(s.indexer.clone(), c.clone(), relabel_stop);
+        }
         tokio::spawn(report_model_health(c.clone(), health.clone()));
     }
+    let (search_service, topic_service) = match &storage {
+        Some(s) => {
+            let topics = Arc::new(
+                topics::TopicStore::open(&config.data_dir.join("topics.json"))
+                    .map_err(|e| ServerError::Join(e.to_string()))?,
+            );
+            let search = Arc::new(search::SearchDomain::new(s.indexer.clone(), topics.clone()));
+            let search_service = SearchServiceServer::new(grpc::SearchApi(search))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max);
+            (Some(search_service), Some(TopicServiceServer::new(grpc::TopicApi(topics))))
+        }
+        None => (None, None),
+    };
     let classify_service = ClassifyServiceServer::new(grpc::ClassifyApi(Arc::new(
         classify::ClassifyDomain::new(classifier.clone()),
     )))
@@ -286,15 +340,56 @@ pub async fn run(
         .build_v1()
         .map_err(|e| ServerError::Reflection(e.to_string()))?;
 
-    let ingest_service = IngestServiceServer::new(grpc::IngestApi(ingestor))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
-    let search_service = SearchServiceServer::new(grpc::SearchApi(search))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let ingest_service = queue.map(|queue| {
+        IngestServiceServer::new(grpc::IngestApi(Arc::new(Ingestor::new(queue, config.max_batch).with_pii(guard.pii.clone()))))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max)
+    });
 
-    health.set_serving::<IngestServiceServer<grpc::IngestApi>>().await;
-    health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+    // With Redis, ingest is SERVING only while Redis answers (a gateway cannot acknowledge without it).
+    let redis_health = match (&cluster, &ingest_service) {
+        (Some(c), Some(_)) => {
+            let health = health.clone();
+            Some(cluster::watch_health(c.redis.clone(), move |up| {
+                let health = health.clone();
+                async move {
+                    if up {
+                        health.set_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+                    } else {
+                        health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+                    }
+                }
+            }))
+        }
+        (None, Some(_)) => {
+            health.set_serving::<IngestServiceServer<grpc::IngestApi>>().await;
+            None
+        }
+        _ => None,
+    };
+    // With Redis, search is SERVING only on the replica holding the index owner lease.
+    let owner_health = match (search_service.is_some(), cluster.as_ref().and_then(|c| c.index_owner())) {
+        (true, Some(mut owner)) => {
+            let health = health.clone();
+            Some(tokio::spawn(async move {
+                loop {
+                    if *owner.borrow_and_update() {
+                        health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+                    } else {
+                        health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+                    }
+                    if owner.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }))
+        }
+        (true, None) => {
+            health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+            None
+        }
+        (false, _) => None,
+    };
     info!(addr = ?listener.local_addr().ok(), "serving");
 
     let stopping = {
@@ -302,27 +397,44 @@ pub async fn run(
         async move {
             shutdown.await;
             info!("shutting down: no new calls, draining");
+            for task in [redis_health, owner_health].into_iter().flatten() {
+                task.abort();
+            }
             health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
             health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
             health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
         }
     };
+    let limiter = config.rate_limit.map(|limit| {
+        let shared = cluster.as_ref().map(|c| (c.redis.clone(), c.config.keys()));
+        Arc::new(ratelimit::RateLimiter::new(limit, shared))
+    });
+    // The gate runs first (outermost), so the limiter counts calls per API key, not per claimed tenant.
     let served = guard::Guard::server_builder(&config)?
         .layer(guard.layer.clone())
+        .layer(ratelimit::RateLimitLayer::new(limiter).with_identity(auth::rate_limit_identity()))
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(ingest_service)
-        .add_service(search_service)
+        .add_optional_service(ingest_service)
+        .add_optional_service(search_service)
         .add_service(classify_service)
-        .add_service(topic_service)
-        .add_service(guard.governance_service())
+        .add_optional_service(topic_service)
+        .add_optional_service(guard.governance_service())
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 
     let closing = storage.clone();
-    tokio::task::spawn_blocking(move || closing.close())
-        .await
-        .map_err(|e| ServerError::Join(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        // The feed stops before the index closes; what it sent is committed by the close.
+        if let Some(cluster) = cluster {
+            cluster.stop();
+        }
+        if let Some(storage) = closing {
+            storage.close();
+        }
+    })
+    .await
+    .map_err(|e| ServerError::Join(e.to_string()))?;
     info!("stopped");
     served.map_err(ServerError::from)
 }

@@ -122,3 +122,14 @@ mod tests {
         assert!("on".parse::<AuthMode>().is_err());
     }
 }
+
+/// Who a rate limit counts a call against: the API key, or with auth off the tenant the call names.
+pub fn rate_limit_identity() -> crate::ratelimit::IdentityFn {
+    std::sync::Arc::new(|headers: &http::HeaderMap, extensions: &http::Extensions| {
+        match extensions.get::<Identity>() {
+            Some(id) if id.key_id != Identity::ANONYMOUS => format!("key:{}", id.key_id),
+            Some(id) => format!("tenant:{}", id.tenant),
+            None => format!("tenant:{}", (crate::ratelimit::tenant_identity())(headers, extensions)),
+        }
+    })
+}

@@ -131,7 +131,13 @@ async fn erasure_reaches_unindexed_mentions_and_tells_the_hooks() {
     let governance = Governance::new(&storage);
     let recorder = Arc::new(Recorder::default());
     governance.add_hook(recorder.clone());
-    let ingestor = Ingestor::new(storage.wal.clone(), storage.seen.clone(), storage.committed.clone(), 100);
+    let queue = crate::queue::LocalQueue::new(
+        storage.wal.clone(),
+        storage.seen.clone(),
+        storage.committed.clone(),
+        crate::ingest::WAIT_SEARCHABLE_LIMIT,
+    );
+    let ingestor = Ingestor::new(Arc::new(queue), 100);
     let now = crate::audit::now_ms() as i64 / 1000 - 60;
     let batch = vec![mention("", "1", "@Bob", now), mention("", "2", "alice", now), mention("", "3", "BOB", now)];
     ingestor.ingest("a", batch, false, false).await.expect("ingest");

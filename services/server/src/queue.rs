@@ -1,0 +1,123 @@
+//! The durable ingest queue behind the ingest domain: what "stored, so we may acknowledge" means.
+//!
+//! Two implementations satisfy [`IngestQueue`]:
+//! - [`LocalQueue`] (one process, no Redis): dedupe against an in-memory key set, then the write-ahead
+//!   log (group commit, fsync). The log's sink feeds the labelling stage and the index.
+//! - [`crate::cluster::RedisQueue`] (`--redis-url`): dedupe and append in one atomic Redis script onto a
+//!   stream that workers on any replica consume (see `docs/adr/0004-redis-queue.md`).
+//!
+//! Both promise the same thing: `append` returns only once every fresh mention is durable, and a
+//! mention reported as a duplicate was stored by an earlier call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use earshot_indexer::doc::{key_hash, mention_key};
+use earshot_proto::v1::Mention;
+use earshot_wal::{Wal, WalError};
+use prost::Message;
+use tokio::sync::watch;
+
+use crate::ingest::SeenKeys;
+
+/// Why a queue could not take a batch. Nothing of the batch is stored when this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue is full (back-pressure); retry shortly.
+    #[error("ingest queue is full")]
+    Busy,
+    /// The queue cannot take writes now (I/O failure, Redis unreachable, shutting down).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Where an appended batch went, for waiting until it is searchable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// Nothing was appended.
+    Nothing,
+    /// Write-ahead log position of the batch's last record.
+    LogPosition(u64),
+    /// Id of the batch's entry in the Redis ingest stream.
+    StreamEntry(String),
+}
+
+/// Result of [`IngestQueue::append`].
+#[derive(Debug)]
+pub struct Appended {
+    /// Per mention, in order: whether it was stored now (false: a duplicate of a stored one).
+    pub fresh: Vec<bool>,
+    /// Where the fresh ones went.
+    pub receipt: Receipt,
+}
+
+/// A durable, deduplicating queue of mentions on their way to the index.
+#[tonic::async_trait]
+pub trait IngestQueue: Send + Sync {
+    /// Stores the mentions (validated, tenant set) that are not stored yet; returns once they are
+    /// durable. With `retry_when_busy` a full queue is waited out for a while instead of failing.
+    async fn append(&self, mentions: Vec<Mention>, retry_when_busy: bool) -> Result<Appended, QueueError>;
+
+    /// Waits at most `limit` until what `receipt` covers is searchable; whether it is.
+    async fn wait_searchable(&self, receipt: &Receipt, limit: Duration) -> bool;
+}
+
+/// The one-process queue: in-memory dedupe keys in front of the write-ahead log.
+pub struct LocalQueue {
+    wal: Arc<Wal>,
+    seen: Arc<SeenKeys>,
+    committed: watch::Receiver<Option<u64>>,
+    /// How long a stream waits out a full log queue.
+    busy_wait: Duration,
+}
+
+impl LocalQueue {
+    /// A queue writing to `wal`; `committed` carries the last log position the index has committed.
+    pub fn new(
+        wal: Arc<Wal>,
+        seen: Arc<SeenKeys>,
+        committed: watch::Receiver<Option<u64>>,
+        busy_wait: Duration,
+    ) -> Self {
+        LocalQueue { wal, seen, committed, busy_wait }
+    }
+}
+
+#[tonic::async_trait]
+impl IngestQueue for LocalQueue {
+    async fn append(&self, mentions: Vec<Mention>, retry_when_busy: bool) -> Result<Appended, QueueError> {
+        let mut fresh = Vec::with_capacity(mentions.len());
+        let mut records = Vec::new();
+        let mut hashes = Vec::new();
+        for mention in &mentions {
+            let hash = key_hash(&mention_key(&mention.tenant, &mention.id));
+            let new = self.seen.insert(hash);
+            if new {
+                records.push(mention.encode_to_vec());
+                hashes.push(hash);
+            }
+            fresh.push(new);
+        }
+        let appended = self.wal.append_waiting(records, retry_when_busy.then_some(self.busy_wait)).await;
+        match appended {
+            Ok(position) => {
+                Ok(Appended { fresh, receipt: position.map_or(Receipt::Nothing, Receipt::LogPosition) })
+            }
+            Err(e) => {
+                // Nothing of this batch is stored: forget its keys so a retry is not called a duplicate.
+                self.seen.remove_all(&hashes);
+                Err(match e {
+                    WalError::QueueFull => QueueError::Busy,
+                    other => QueueError::Unavailable(other.to_string()),
+                })
+            }
+        }
+    }
+
+    async fn wait_searchable(&self, receipt: &Receipt, limit: Duration) -> bool {
+        let Receipt::LogPosition(position) = *receipt else { return true };
+        let mut committed = self.committed.clone();
+        let wait = committed.wait_for(|c| c.is_some_and(|c| c >= position));
+        tokio::time::timeout(limit, wait).await.is_ok_and(|r| r.is_ok())
+    }
+}
