@@ -30,7 +30,8 @@ pub const DEFAULT_TENANT: &str = "default";
 /// Batches of one ingest stream processed concurrently (their fsyncs are shared by group commit).
 const STREAM_CONCURRENCY: usize = 8;
 
-fn tenant_of<T>(request: &Request<T>) -> String {
+/// The caller's tenant.
+pub(crate) fn tenant_of<T>(request: &Request<T>) -> String {
     request
         .metadata()
         .get(TENANT_HEADER)

@@ -7,7 +7,8 @@
 //! - [`classify`]: the classify domain (labels for texts that are not stored).
 //! - [`search`]: the search domain (queries, topics in place of queries, validation).
 //! - [`topics`]: saved topics per tenant, validated on save, persisted in `topics.json`.
-//! - [`grpc`]: thin tonic adapters.
+//! - [`insights`]: the insights domain (aggregations, spikes, KPIs, correlation, alert rules, webhooks).
+//! - [`grpc`], [`grpc_insights`]: thin tonic adapters.
 //! - [`error`]: domain errors and their mapping onto gRPC codes.
 //!
 //! Data flow: `Ingest` → validate → log append (group commit, fsync) → ack; the log thread hands
@@ -17,7 +18,9 @@
 pub mod classify;
 pub mod error;
 pub mod grpc;
+pub mod grpc_insights;
 pub mod ingest;
+pub mod insights;
 pub mod pipeline;
 pub mod search;
 pub mod topics;
@@ -36,6 +39,8 @@ use earshot_models::weights::Weights;
 use earshot_models::Classifier;
 use earshot_proto::v1::classify_service_server::ClassifyServiceServer;
 use earshot_proto::v1::ingest_service_server::IngestServiceServer;
+use earshot_proto::v1::insights_service_server::InsightsServiceServer;
+use earshot_proto::v1::kpi_service_server::KpiServiceServer;
 use earshot_proto::v1::search_service_server::SearchServiceServer;
 use earshot_proto::v1::topic_service_server::TopicServiceServer;
 use earshot_wal::{Wal, WalOptions};
@@ -63,6 +68,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// The sentiment model; `None` runs without one (mentions stay unlabelled).
     pub classifier: Option<ClassifierConfig>,
+    /// How often alert rules are evaluated.
+    pub alert_interval: Duration,
 }
 
 /// Where the sentiment model is and how to run it.
@@ -101,6 +108,7 @@ impl Default for Config {
             index_threads: 2,
             max_message_bytes: 64 << 20,
             classifier: None,
+            alert_interval: Duration::from_secs(60),
         }
     }
 }
@@ -223,6 +231,41 @@ fn incoming(listener: TcpListener) -> impl futures::Stream<Item = std::io::Resul
     })
 }
 
+type InsightsServices = (
+    InsightsServiceServer<grpc_insights::InsightsApi>,
+    KpiServiceServer<grpc_insights::KpiApi>,
+    crossbeam_channel::Sender<()>,
+);
+
+/// The insights and KPI services, and the alert evaluator on its own thread (it stops when the returned
+/// sender is dropped).
+fn insights_services(
+    config: &Config,
+    indexer: Arc<Indexer>,
+    topics: Arc<topics::TopicStore>,
+    max: usize,
+) -> Result<InsightsServices, ServerError> {
+    let storage = |e: insights::InsightsError| ServerError::Join(e.to_string());
+    let kpis = Arc::new(insights::kpi::KpiStore::open(&config.data_dir.join("kpis.json")).map_err(storage)?);
+    let rules = Arc::new(insights::alerts::AlertRules::open(&config.data_dir.join("alerts.json")).map_err(storage)?);
+    let domain = insights::InsightsDomain::new(indexer, topics, kpis);
+    let bus: Arc<dyn insights::alerts::AlertBus> = Arc::new(insights::alerts::LocalBus::default());
+    let engine = insights::alerts::AlertEngine::new(
+        domain.clone(),
+        rules.clone(),
+        bus.clone(),
+        Some(tokio::runtime::Handle::current()),
+    );
+    let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+    Arc::new(engine).spawn(config.alert_interval, stopped);
+    let api = grpc_insights::InsightsApi { domain: domain.clone(), rules, bus };
+    Ok((
+        InsightsServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max),
+        KpiServiceServer::new(grpc_insights::KpiApi(domain)).max_decoding_message_size(max).max_encoding_message_size(max),
+        stop,
+    ))
+}
+
 /// Runs the server on `listener` until `shutdown` resolves, then drains calls, commits and returns.
 pub async fn run(
     config: Config,
@@ -250,6 +293,8 @@ pub async fn run(
         topics::TopicStore::open(&config.data_dir.join("topics.json")).map_err(|e| ServerError::Join(e.to_string()))?,
     );
     let search = Arc::new(search::SearchDomain::new(storage.indexer.clone(), topics.clone()));
+    let (insights_service, kpi_service, _stop_alerts) =
+        insights_services(&config, storage.indexer.clone(), topics.clone(), max)?;
     let topic_service = TopicServiceServer::new(grpc::TopicApi(topics));
     let (_stop_relabel, relabel_stop) = crossbeam_channel::bounded::<()>(0);
     if let Some(c) = &classifier {
@@ -295,6 +340,8 @@ pub async fn run(
         .add_service(search_service)
         .add_service(classify_service)
         .add_service(topic_service)
+        .add_service(insights_service)
+        .add_service(kpi_service)
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 
