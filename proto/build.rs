@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // Read at run time: a build script compiled in another checkout (a shared or seeded target folder)
+    // must still compile this checkout's protos, which `env!` would not.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let dir = root.join("earshot/v1");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -5,6 +5,7 @@ mod classify;
 mod import;
 mod json;
 mod records;
+mod report;
 mod search;
 mod serve;
 
@@ -30,6 +31,7 @@ fn main() -> anyhow::Result<()> {
             Command::Search(a) => search::search(a).await,
             Command::Classify(a) => classify::classify(a),
             Command::Eval(a) => classify::eval(a),
+            Command::Report(a) => report::report(a).await,
         }
     })
 }

@@ -9,7 +9,7 @@ use crate::args::{SearchArgs, SortArg};
 use crate::json::{mention_json, sentiment_label};
 use crate::records::parse_time;
 
-fn with_tenant<T>(message: T, tenant: &str) -> anyhow::Result<tonic::Request<T>> {
+pub(crate) fn with_tenant<T>(message: T, tenant: &str) -> anyhow::Result<tonic::Request<T>> {
     let mut request = tonic::Request::new(message);
     request
         .metadata_mut()
@@ -17,7 +17,7 @@ fn with_tenant<T>(message: T, tenant: &str) -> anyhow::Result<tonic::Request<T>>
     Ok(request)
 }
 
-fn status_error(status: tonic::Status) -> anyhow::Error {
+pub(crate) fn status_error(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}: {}", status.code(), status.message())
 }
 

@@ -29,6 +29,8 @@ pub struct InsightsApi {
     pub rules: Arc<AlertRules>,
     /// Where fired alerts appear.
     pub bus: Arc<dyn AlertBus>,
+    /// Turns true when the server shuts down: open `WatchAlerts` streams end, so draining can finish.
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 type AlertStream = Pin<Box<dyn Stream<Item = Result<Alert, Status>> + Send + 'static>>;
@@ -109,10 +111,15 @@ impl InsightsService for InsightsApi {
         let tenant = tenant_of(&request);
         InsightsDomain::check_tenant(&tenant)?;
         let rule = request.into_inner().rule_id;
+        let mut closing = self.closing.clone();
+        let closed = async move {
+            let _ = closing.wait_for(|c| *c).await;
+        };
         let stream = self
             .bus
             .subscribe()
             .filter(move |a| futures::future::ready(a.tenant == tenant && (rule.is_empty() || a.rule_id == rule)))
+            .take_until(closed)
             .map(Ok);
         Ok(Response::new(Box::pin(stream)))
     }

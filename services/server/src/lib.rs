@@ -244,6 +244,7 @@ fn insights_services(
     indexer: Arc<Indexer>,
     topics: Arc<topics::TopicStore>,
     max: usize,
+    closing: watch::Receiver<bool>,
 ) -> Result<InsightsServices, ServerError> {
     let storage = |e: insights::InsightsError| ServerError::Join(e.to_string());
     let kpis = Arc::new(insights::kpi::KpiStore::open(&config.data_dir.join("kpis.json")).map_err(storage)?);
@@ -258,7 +259,7 @@ fn insights_services(
     );
     let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
     Arc::new(engine).spawn(config.alert_interval, stopped);
-    let api = grpc_insights::InsightsApi { domain: domain.clone(), rules, bus };
+    let api = grpc_insights::InsightsApi { domain: domain.clone(), rules, bus, closing };
     Ok((
         InsightsServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max),
         KpiServiceServer::new(grpc_insights::KpiApi(domain)).max_decoding_message_size(max).max_encoding_message_size(max),
@@ -293,8 +294,9 @@ pub async fn run(
         topics::TopicStore::open(&config.data_dir.join("topics.json")).map_err(|e| ServerError::Join(e.to_string()))?,
     );
     let search = Arc::new(search::SearchDomain::new(storage.indexer.clone(), topics.clone()));
+    let (closing_tx, closing) = watch::channel(false);
     let (insights_service, kpi_service, _stop_alerts) =
-        insights_services(&config, storage.indexer.clone(), topics.clone(), max)?;
+        insights_services(&config, storage.indexer.clone(), topics.clone(), max, closing)?;
     let topic_service = TopicServiceServer::new(grpc::TopicApi(topics));
     let (_stop_relabel, relabel_stop) = crossbeam_channel::bounded::<()>(0);
     if let Some(c) = &classifier {
@@ -328,6 +330,8 @@ pub async fn run(
         async move {
             shutdown.await;
             info!("shutting down: no new calls, draining");
+            // Streams that never end on their own (WatchAlerts) must close for the drain to finish.
+            closing_tx.send_replace(true);
             health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
             health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
             health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
