@@ -124,7 +124,7 @@ fn main() {
     let week = (END - 7 * 86_400, END + 1);
     let berlin = parse_zone("Europe/Berlin").expect("zone");
     let query = |text: &str, from: i64, to: i64, noise: Noise| -> Box<dyn Query> {
-        insight_query(f, "bench", parse_query(f, text).expect("query"), from, to, noise)
+        insight_query(f, "bench", parse_query(idx.index(), f, text).expect("query"), from, to, noise)
     };
     let noise = Noise { exclude_reposts: true, exclude_quotes: true, exclude_near_duplicates: true, exclude_spam: true };
     let hour_edges = fixed_edges(from, to, 3600).expect("edges");
@@ -184,7 +184,7 @@ fn main() {
     let s9 = idx.searcher();
     cases.push(("IncidentSignal (problem words, not positive, hourly)", "all", Box::new(move || {
         use tantivy::query::{BooleanQuery, Occur, TermQuery};
-        let words = parse_query(f, "outage OR down OR login OR error OR slow OR crash OR broken").expect("query");
+        let words = parse_query(idx.index(), f, "outage OR down OR login OR error OR slow OR crash OR broken").expect("query");
         let positive = TermQuery::new(tantivy::Term::from_field_text(f.sentiment, "positive"), tantivy::schema::IndexRecordOption::Basic);
         let both: Box<dyn Query> = Box::new(BooleanQuery::new(vec![(Occur::Must, words), (Occur::MustNot, Box::new(positive))]));
         let q = insight_query(f, "bench", both, from, to, Noise::default());
