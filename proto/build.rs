@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Read at run time: a build script compiled in another checkout (a shared target dir) must still
-    // compile this checkout's protos.
+    // Read at run time: a build script compiled in another checkout (a shared or seeded target folder)
+    // must still compile this checkout's protos, which `env!` would not.
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let dir = root.join("earshot/v1");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|p| p.extension().is_some_and(|x| x == "proto"))
         .collect();
     files.sort();
-    // A new .proto must trigger a rebuild too.
+    // A new .proto in the folder must rerun this script too.
     println!("cargo:rerun-if-changed={}", dir.display());
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());

@@ -71,8 +71,19 @@ fn to_date(ts: Option<&prost_types::Timestamp>) -> DateTime {
     DateTime::from_timestamp_secs(ts.map_or(0, |t| t.seconds))
 }
 
-/// Builds the Tantivy document of a validated mention whose tenant is set.
+/// Builds the Tantivy document of a validated mention whose tenant is set, not flagged as a near-duplicate.
 pub fn to_document(fields: &Fields, mention: &Mention, model_version: &str) -> TantivyDocument {
+    to_document_flagged(fields, mention, model_version, false)
+}
+
+/// Builds the Tantivy document of a validated mention, with its near-duplicate flag (the indexing thread
+/// decides it, see [`crate::noise::NearDuplicates`]).
+pub fn to_document_flagged(
+    fields: &Fields,
+    mention: &Mention,
+    model_version: &str,
+    near_duplicate: bool,
+) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(fields.key, mention_key(&mention.tenant, &mention.id));
     doc.add_text(fields.tenant, &mention.tenant);
@@ -126,6 +137,12 @@ pub fn to_document(fields: &Fields, mention: &Mention, model_version: &str) -> T
     doc.add_text(fields.model_version, model_version);
     doc.add_date(fields.ingested_at, to_date(mention.ingested_at.as_ref()));
     doc.add_bytes(fields.raw, &mention.encode_to_vec());
+    for term in crate::noise::terms_of(&mention.text) {
+        doc.add_text(fields.terms, term);
+    }
+    doc.add_u64(fields.simhash, crate::noise::simhash(&mention.text).unwrap_or(0));
+    doc.add_bool(fields.near_duplicate, near_duplicate);
+    doc.add_bool(fields.spam, crate::noise::is_spam(mention));
     doc
 }
 

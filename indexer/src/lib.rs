@@ -8,6 +8,9 @@
 //! - [`search`]: tenant-scoped search and count over the latest committed searcher.
 //! - [`maintenance`]: listing and deleting mentions by key for erasure and retention.
 //! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding).
+//! - [`noise`]: terms, SimHash near-duplicates and the spam flag, decided at indexing time.
+//! - [`insights`]: aggregations over fast fields (volume, sentiment, authors, terms) run on a searcher.
+//! - [`migrate`]: rebuilds an index of an older schema from its stored mentions.
 //! - [`query`]: the analyst query language: parser, validation, printing, and lowering to Tantivy
 //!   queries (including a positional `NEAR` query of our own).
 //!
@@ -16,6 +19,9 @@
 
 pub mod doc;
 pub mod maintenance;
+pub mod insights;
+pub mod migrate;
+pub mod noise;
 pub mod query;
 pub mod schema;
 pub mod search;
@@ -129,6 +135,7 @@ impl Indexer {
     ) -> Result<Indexer, IndexError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
+        migrate::upgrade_if_needed(dir)?;
         let (schema, fields) = schema::build_schema();
         let directory = MmapDirectory::open(dir).map_err(|e| {
             IndexError::Tantivy(tantivy::TantivyError::SystemError(format!("cannot open {}: {e}", dir.display())))
@@ -148,6 +155,7 @@ impl Indexer {
             policy: options.commit.clone(),
             on_commit: Box::new(on_commit),
             metrics: metrics.clone(),
+            near_duplicates: noise::NearDuplicates::default(),
         };
         let thread = std::thread::Builder::new()
             .name("earshot-indexer".into())

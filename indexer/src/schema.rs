@@ -79,7 +79,20 @@ pub struct Fields {
     pub ingested_at: Field,
     /// The protobuf-encoded mention, stored.
     pub raw: Field,
+    /// Distinct words and hashtags of the text without stopwords (see [`crate::noise::terms_of`]),
+    /// multi-valued, fast only: what trending terms count.
+    pub terms: Field,
+    /// SimHash of the text; 0 for texts too short to have one.
+    pub simhash: Field,
+    /// Whether an earlier mention of the tenant has a near-identical text.
+    pub near_duplicate: Field,
+    /// The simple spam/bot flag (see [`crate::noise::is_spam`]).
+    pub spam: Field,
 }
+
+/// A field every index built by this version has; an index without it predates insights and is rebuilt
+/// from its stored mentions on open (see [`crate::migrate`]).
+pub const NEWEST_FIELD: &str = "spam";
 
 fn keyword() -> TextOptions {
     STRING | FAST
@@ -143,6 +156,10 @@ pub fn build_schema() -> (Schema, Fields) {
         model_version: b.add_text_field("model_version", keyword()),
         ingested_at: b.add_date_field("ingested_at", date()),
         raw: b.add_bytes_field("raw", STORED),
+        terms: b.add_text_field("terms", TextOptions::default().set_fast("raw")),
+        simhash: b.add_u64_field("simhash", NumericOptions::default().set_fast()),
+        near_duplicate: b.add_bool_field("near_duplicate", INDEXED | FAST),
+        spam: b.add_bool_field("spam", INDEXED | FAST),
     };
     (b.build(), fields)
 }

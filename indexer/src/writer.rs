@@ -8,7 +8,8 @@ use earshot_proto::v1::Mention;
 use tantivy::{IndexReader, IndexWriter, Term};
 use tracing::{debug, error, info};
 
-use crate::doc::to_document;
+use crate::doc::{key_hash, mention_key, to_document_flagged};
+use crate::noise::NearDuplicates;
 use crate::schema::Fields;
 
 /// Work for the indexing thread.
@@ -62,9 +63,19 @@ pub(crate) struct WriterLoop {
     pub policy: CommitPolicy,
     pub on_commit: Box<dyn FnMut(u64) + Send>,
     pub metrics: crate::IndexMetrics,
+    pub near_duplicates: NearDuplicates,
 }
 
 impl WriterLoop {
+    /// The document of a mention, its near-duplicate flag decided against what was indexed before.
+    fn document(&mut self, mention: &Mention, model_version: &str) -> tantivy::TantivyDocument {
+        let near_duplicate = crate::noise::simhash(&mention.text).is_some_and(|hash| {
+            let key = key_hash(&mention_key(&mention.tenant, &mention.id)) as u64;
+            self.near_duplicates.check(&mention.tenant, key, hash)
+        });
+        to_document_flagged(&self.fields, mention, model_version, near_duplicate)
+    }
+
     pub(crate) fn run(mut self, rx: Receiver<IndexCommand>) {
         let mut pending_docs = 0usize;
         let mut first_pending: Option<Instant> = None;
@@ -79,7 +90,7 @@ impl WriterLoop {
             let commit_now = match received {
                 Ok(IndexCommand::Add { mentions, last_position }) => {
                     for (mention, model_version) in &mentions {
-                        let doc = to_document(&self.fields, mention, model_version);
+                        let doc = self.document(mention, model_version);
                         if let Err(e) = self.writer.add_document(doc) {
                             error!(error = %e, "indexing failed");
                         }
@@ -100,7 +111,7 @@ impl WriterLoop {
                         }
                         // The delete is stamped before the add, so it removes only the old version.
                         self.writer.delete_term(Term::from_field_text(self.fields.key, &key));
-                        let doc = to_document(&self.fields, mention, model_version);
+                        let doc = self.document(mention, model_version);
                         if let Err(e) = self.writer.add_document(doc) {
                             error!(error = %e, "re-indexing failed");
                         }

@@ -1,16 +1,22 @@
 //! Tenant isolation and roles through the real binary with `--auth keys`: a key of tenant A never
-//! reads, counts, searches by topic, sees topics of, or erases tenant B's data; roles decide which RPCs
+//! reads, counts, aggregates, searches by topic, sees topics, alert rules or KPIs of, or erases tenant B's data; roles decide which RPCs
 //! a key may call; no key or a revoked key is UNAUTHENTICATED.
 
 use std::collections::BTreeSet;
 
 use earshot_proto::v1::governance_service_client::GovernanceServiceClient;
 use earshot_proto::v1::ingest_service_client::IngestServiceClient;
+use earshot_proto::v1::insights_service_client::InsightsServiceClient;
+use earshot_proto::v1::kpi_service_client::KpiServiceClient;
 use earshot_proto::v1::search_service_client::SearchServiceClient;
 use earshot_proto::v1::topic_service_client::TopicServiceClient;
 use earshot_proto::v1::{
     Author, ClassifyRequest, CountRequest, CreateTopicRequest, EraseAuthorRequest, GetTopicRequest, IngestRequest,
     ListTopicsRequest, Mention, SearchRequest, WhoAmIRequest,
+};
+use earshot_proto::v1::{
+    AlertRule, DeleteAlertRuleRequest, GetKpiRequest, IngestKpiRequest, InsightScope, KpiPoint, ListAlertRulesRequest,
+    ListKpisRequest, SentimentSummaryRequest, TopAuthorsRequest, VolumeRequest,
 };
 use earshot_tests::{create_key, keys_command, mention, with_key, Sandbox};
 use tonic::transport::Channel;
@@ -28,6 +34,26 @@ async fn ids(search: &mut SearchServiceClient<Channel>, key: &str, query: &str) 
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Scope of the last day around the test's mentions.
+fn scope(query: &str) -> Option<InsightScope> {
+    let now = earshot_tests::now_secs();
+    let at = |s| Some(prost_types::Timestamp { seconds: s, nanos: 0 });
+    Some(InsightScope { query: query.into(), from: at(now - 86_400), to: at(now + 3600), ..Default::default() })
+}
+
+/// Handles of the authors insights report for `key` (the same request each time, so a cached answer
+/// would be returned if the cache outlived an erasure).
+async fn authors(insights: &mut InsightsServiceClient<Channel>, key: &str) -> BTreeSet<String> {
+    let request = TopAuthorsRequest { scope: scope("acme"), limit: 10 };
+    let response = insights.top_authors(with_key(request, key)).await.expect("top authors").into_inner();
+    response.by_mentions.into_iter().map(|a| a.handle).collect()
+}
+
+async fn volume(insights: &mut InsightsServiceClient<Channel>, key: &str, query: &str) -> u64 {
+    let request = VolumeRequest { scope: scope(query), ..Default::default() };
+    insights.volume(with_key(request, key)).await.expect("volume").into_inner().total
 }
 
 async fn count(search: &mut SearchServiceClient<Channel>, key: &str, query: &str) -> Result<u64, Code> {
@@ -97,11 +123,50 @@ async fn keys_confine_every_call_to_their_tenant_and_roles() {
     assert_eq!(not_admin.code(), Code::PermissionDenied);
     assert!(not_admin.message().contains("admin"), "{}", not_admin.message());
 
-    // B's admin erasing "bob" erases B's bob only.
+    // Insights aggregate the caller's tenant only; CIOs read them too; alert rules and KPIs are per tenant.
+    let mut insights = InsightsServiceClient::new(channel.clone());
+    let mut kpis = KpiServiceClient::new(channel.clone());
+    let (_, a_cio) = create_key(dir.path(), "tenant-a", "cio");
+    assert_eq!((volume(&mut insights, &a_cmo, "acme").await, volume(&mut insights, &b_analyst, "acme").await), (2, 2));
+    assert_eq!(volume(&mut insights, &a_cio, "berlin").await, 1);
+    assert_eq!(volume(&mut insights, &b_admin, "berlin").await, 0);
+    assert_eq!(authors(&mut insights, &a_cmo).await, set(&["alice", "bob"]));
+    assert_eq!(authors(&mut insights, &b_analyst).await, set(&["bob", "carol"]));
+    let summary = SentimentSummaryRequest { scope: scope("topic:\"Outages\"") };
+    let other = insights.sentiment_summary(with_key(summary.clone(), &b_analyst)).await;
+    assert!(other.is_err(), "B cannot aggregate through A's topic");
+    let own = insights.sentiment_summary(with_key(summary, &a_cmo)).await.expect("summary").into_inner();
+    assert_eq!(own.current.map(|c| c.positive + c.neutral + c.negative + c.unclassified), Some(1));
+    let rule = AlertRule { topic: topic.id.clone(), enabled: true, ..Default::default() };
+    let b_rule = insights.put_alert_rule(with_key(rule.clone(), &b_analyst)).await;
+    assert!(b_rule.is_err(), "B cannot watch A's topic");
+    assert_eq!(insights.put_alert_rule(with_key(rule.clone(), &a_cmo)).await.expect_err("cmo").code(), Code::PermissionDenied);
+    let a_rule = insights.put_alert_rule(with_key(rule, &a_analyst)).await.expect("rule").into_inner();
+    let listed = insights.list_alert_rules(with_key(ListAlertRulesRequest {}, &b_admin)).await.expect("list");
+    assert!(listed.into_inner().rules.is_empty());
+    let delete = DeleteAlertRuleRequest { id: a_rule.id.clone() };
+    let deleted = insights.delete_alert_rule(with_key(delete, &b_admin)).await.map(|r| r.into_inner().deleted);
+    assert!(!deleted.unwrap_or(false), "B cannot delete A's rule");
+    let now = earshot_tests::now_secs();
+    let orders = IngestKpiRequest {
+        name: "orders".into(),
+        points: vec![KpiPoint { at: Some(prost_types::Timestamp { seconds: now, nanos: 0 }), value: 42.0 }],
+        ..Default::default()
+    };
+    assert_eq!(kpis.ingest_kpi(with_key(orders.clone(), &a_cmo)).await.expect_err("cmo feeds").code(), Code::PermissionDenied);
+    kpis.ingest_kpi(with_key(orders, &a_cio)).await.expect("cio feeds KPIs");
+    assert!(kpis.list_kpis(with_key(ListKpisRequest {}, &b_admin)).await.expect("list").into_inner().kpis.is_empty());
+    let get = kpis.get_kpi(with_key(GetKpiRequest { name: "orders".into(), ..Default::default() }, &b_admin)).await;
+    assert_eq!(get.expect_err("A's KPI").code(), Code::NotFound);
+
+    // B's admin erasing "bob" erases B's bob only: from search and from insights asked exactly as before
+    // (a cached answer must not survive the erasure).
     let erased = governance.erase_author(with_key(erase("@Bob"), &b_admin)).await.expect("erase").into_inner();
     assert_eq!((erased.erased, erased.mention_ids), (1, vec!["b1".to_owned()]));
     assert_eq!(ids(&mut search, &a_cmo, "acme").await, set(&["a1", "a2"]));
     assert_eq!(ids(&mut search, &b_analyst, "acme").await, set(&["b2"]));
+    assert_eq!(authors(&mut insights, &b_analyst).await, set(&["carol"]));
+    assert_eq!(authors(&mut insights, &a_cmo).await, set(&["alice", "bob"]));
 
     // Who am I, then revocation takes effect on the next call, without a restart.
     let me = governance.who_am_i(with_key(WhoAmIRequest {}, &a_cmo)).await.expect("whoami").into_inner();

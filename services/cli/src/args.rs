@@ -29,6 +29,47 @@ pub enum Command {
     Eval(EvalArgs),
     /// Manage API keys and per-tenant settings of a data folder (offline; a running server reloads them).
     Keys(crate::keys::KeysArgs),
+    /// Print the insights of a topic or query for a period as tables (and CSV files with --csv).
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The Boolean query to report on (or --topic).
+    #[arg(required_unless_present = "topic")]
+    pub query: Option<String>,
+    /// A saved topic (id or name) to report on instead of a query.
+    #[arg(long, conflicts_with = "query")]
+    pub topic: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Start of the period (RFC 3339, YYYY-MM-DD or Unix seconds); default 7 days before --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the period, exclusive; default now.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// IANA time zone of the volume calendar (e.g. Europe/Berlin).
+    #[arg(long, env = "EARSHOT_TZ", default_value = "UTC")]
+    pub tz: String,
+    /// Volume bucket: hour, day, week or month.
+    #[arg(long, default_value = "day")]
+    pub interval: String,
+    /// Other topics to compare with in a share-of-voice table.
+    #[arg(long, value_delimiter = ',')]
+    pub compare: Vec<String>,
+    /// A KPI to correlate with the topic's volume and set beside its sentiment.
+    #[arg(long)]
+    pub kpi: Option<String>,
+    /// Leave out reposts, quotes, near-duplicates and spam.
+    #[arg(long)]
+    pub exclude_noise: bool,
+    /// Rows per table.
+    #[arg(long, default_value_t = 10)]
+    pub limit: u32,
+    /// Also write every table as CSV into this folder (created if needed).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -117,6 +158,9 @@ pub struct ServeArgs {
     /// Run without the sentiment model (mentions stay unlabelled until a server with one labels them).
     #[arg(long, env = "EARSHOT_NO_CLASSIFIER")]
     pub no_classifier: bool,
+    /// How often alert rules are evaluated, in milliseconds.
+    #[arg(long, env = "EARSHOT_ALERT_INTERVAL_MS", default_value_t = 60_000)]
+    pub alert_interval_ms: u64,
     /// Files to import into this server once it is up (e.g. the sample corpus).
     #[arg(long, env = "EARSHOT_IMPORT", value_delimiter = ',')]
     pub import: Vec<PathBuf>,

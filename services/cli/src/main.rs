@@ -6,6 +6,7 @@ mod import;
 mod json;
 mod keys;
 mod records;
+mod report;
 mod search;
 mod serve;
 
@@ -32,6 +33,7 @@ fn main() -> anyhow::Result<()> {
             Command::Classify(a) => classify::classify(a),
             Command::Eval(a) => classify::eval(a),
             Command::Keys(a) => keys::run(a),
+            Command::Report(a) => report::report(a).await,
         }
     })
 }

@@ -10,7 +10,7 @@ use crate::json::{mention_json, sentiment_label};
 use crate::records::parse_time;
 
 
-fn status_error(status: tonic::Status) -> anyhow::Error {
+pub(crate) fn status_error(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}: {}", status.code(), status.message())
 }
 

@@ -56,6 +56,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir.clone(),
         max_batch: args.max_batch,
         commit_interval: Duration::from_millis(args.commit_interval_ms.max(1)),
+        alert_interval: Duration::from_millis(args.alert_interval_ms.max(10)),
         index_memory_bytes: args.index_memory_mb.max(16) << 20,
         index_threads: args.index_threads.max(1),
         classifier: (!args.no_classifier).then(|| ClassifierConfig {

@@ -150,6 +150,33 @@ impl ResultCache for LocalCache {
     }
 }
 
+/// Makes the cached results of every tenant a deletion touched stale before the erasure answers: a
+/// deletion moves the local commit count, but not a Redis generation, which only the index feed bumps.
+pub struct InvalidateOnDelete {
+    cache: Arc<dyn ResultCache>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl InvalidateOnDelete {
+    /// A hook on `cache`; call inside the runtime.
+    pub fn new(cache: Arc<dyn ResultCache>) -> Self {
+        InvalidateOnDelete { cache, runtime: tokio::runtime::Handle::current() }
+    }
+}
+
+impl crate::governance::DeletionHook for InvalidateOnDelete {
+    fn deleted(&self, deletion: &crate::governance::Deletion<'_>) {
+        let tenants: std::collections::BTreeSet<&str> =
+            deletion.keys.iter().filter_map(|k| k.split(earshot_indexer::doc::KEY_SEPARATOR).next()).collect();
+        // Hooks run on a blocking thread, so waiting here is fine, and needed: the erasure answers after.
+        self.runtime.block_on(async {
+            for tenant in tenants {
+                self.cache.invalidate(tenant).await;
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -11,7 +11,8 @@
 //! - [`topics`]: saved topics per tenant, validated on save, persisted in `topics.json`.
 //! - [`cache`]: results cache per tenant + request, invalidated by index commits (local LRU or Redis).
 //! - [`ratelimit`]: per-caller rate limits (GCRA; shared through Redis when configured).
-//! - [`grpc`]: thin tonic adapters.
+//! - [`insights`]: the insights domain (aggregations, spikes, KPIs, correlation, alert rules, webhooks).
+//! - [`grpc`], [`grpc_insights`]: thin tonic adapters.
 //! - [`error`]: domain errors and their mapping onto gRPC codes.
 //! - [`auth`]: API keys, roles, tenants; the gate layer in front of every RPC.
 //! - [`governance`]: erase-by-author, retention, deletion hooks; [`redact`]: PII redaction at ingest.
@@ -30,8 +31,10 @@ pub mod cluster;
 pub mod error;
 pub mod governance;
 pub mod grpc;
+pub mod grpc_insights;
 pub mod guard;
 pub mod ingest;
+pub mod insights;
 pub mod metrics;
 pub mod pipeline;
 pub mod redact;
@@ -87,6 +90,8 @@ pub struct Config {
     pub redis: Option<cluster::RedisConfig>,
     /// Per-caller rate limit on every `earshot.v1` call; `None` for none.
     pub rate_limit: Option<ratelimit::RateLimit>,
+    /// How often alert rules are evaluated.
+    pub alert_interval: Duration,
 }
 
 /// Where the sentiment model is and how to run it.
@@ -128,6 +133,7 @@ impl Default for Config {
             guard: guard::GuardConfig::default(),
             redis: None,
             rate_limit: None,
+            alert_interval: Duration::from_secs(60),
         }
     }
 }
@@ -308,6 +314,7 @@ pub async fn run(
         (None, None) => None,
     };
     let guard = guard::Guard::setup(&config, storage.as_deref())?;
+    let (closing_tx, closing) = watch::channel(false);
     let (_stop_relabel, relabel_stop) = crossbeam_channel::bounded::<()>(0);
     if let Some(c) = &classifier {
         if let Some(s) = &storage {
@@ -315,7 +322,8 @@ pub async fn run(
         }
         tokio::spawn(report_model_health(c.clone(), health.clone()));
     }
-    let (search_service, topic_service) = match &storage {
+    // Search, topics and insights read the index: only where it is.
+    let (search_service, topic_service, insights_service, kpi_service, _stop_alerts) = match &storage {
         Some(s) => {
             let topics = Arc::new(
                 topics::TopicStore::open(&config.data_dir.join("topics.json"))
@@ -325,9 +333,12 @@ pub async fn run(
             let search_service = SearchServiceServer::new(grpc::SearchApi(search))
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max);
-            (Some(search_service), Some(TopicServiceServer::new(grpc::TopicApi(topics))))
+            let shared = insights::setup::Shared { cluster: cluster.as_ref(), governance: guard.governance.as_deref() };
+            let (insights, kpi, stop) = insights::setup::services(&config, s.indexer.clone(), topics.clone(), closing, shared)?;
+            let topic_service = TopicServiceServer::new(grpc::TopicApi(topics));
+            (Some(search_service), Some(topic_service), Some(insights), Some(kpi), Some(stop))
         }
-        None => (None, None),
+        None => (None, None, None, None, None),
     };
     let classify_service = ClassifyServiceServer::new(grpc::ClassifyApi(Arc::new(
         classify::ClassifyDomain::new(classifier.clone()),
@@ -400,6 +411,8 @@ pub async fn run(
             for task in [redis_health, owner_health].into_iter().flatten() {
                 task.abort();
             }
+            // Streams that never end on their own (WatchAlerts) must close for the drain to finish.
+            closing_tx.send_replace(true);
             health.set_not_serving::<IngestServiceServer<grpc::IngestApi>>().await;
             health.set_not_serving::<SearchServiceServer<grpc::SearchApi>>().await;
             health.set_not_serving::<ClassifyServiceServer<grpc::ClassifyApi>>().await;
@@ -420,6 +433,8 @@ pub async fn run(
         .add_service(classify_service)
         .add_optional_service(topic_service)
         .add_optional_service(guard.governance_service())
+        .add_optional_service(insights_service)
+        .add_optional_service(kpi_service)
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 

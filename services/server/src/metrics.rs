@@ -96,6 +96,8 @@ pub struct Metrics {
     pub inference_batch_size: Histogram,
     /// Redis failures by operation (degraded, not lost).
     pub redis_errors: Family<KindLabels, Counter>,
+    /// Insight results served from the cache (`hit`) or computed (`miss`).
+    pub insight_cache: Family<KindLabels, Counter>,
     /// Mentions deleted by governance, by reason (`erase_author`, `retention`).
     pub deleted_mentions: Family<KindLabels, Counter>,
     /// Audit lines that could not be written.
@@ -130,6 +132,8 @@ impl Metrics {
         registry.register("earshot_inference_batch_size", "Texts per classifier batch", inference_batch_size.clone());
         let redis_errors = Family::<KindLabels, Counter>::default();
         registry.register("earshot_redis_errors", "Redis failures by operation", redis_errors.clone());
+        let insight_cache = Family::<KindLabels, Counter>::default();
+        registry.register("earshot_insight_cache", "Insight results by cache outcome (hit, miss)", insight_cache.clone());
         let deleted_mentions = Family::<KindLabels, Counter>::default();
         registry.register("earshot_deleted_mentions", "Mentions deleted by governance, by reason", deleted_mentions.clone());
         let audit_errors = Counter::default();
@@ -145,6 +149,7 @@ impl Metrics {
             inference_seconds,
             inference_batch_size,
             redis_errors,
+            insight_cache,
             deleted_mentions,
             audit_errors,
             sources,
@@ -154,6 +159,11 @@ impl Metrics {
     /// Counts one Redis failure of `operation` (e.g. `xadd`, `rate_limit`).
     pub fn redis_error(&self, operation: &str) {
         self.redis_errors.get_or_create(&KindLabels { kind: operation.to_owned() }).inc();
+    }
+
+    /// Counts one insight answered from the cache (`hit`) or computed (`miss`).
+    pub fn cache(&self, outcome: &str) {
+        self.insight_cache.get_or_create(&KindLabels { kind: outcome.to_owned() }).inc();
     }
 
     /// Counts ingest outcomes of one request.

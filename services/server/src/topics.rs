@@ -132,6 +132,20 @@ impl TopicStore {
         TenantTopics(list.unwrap_or_default())
     }
 
+    /// A hash of the tenant's topic names and queries: moves whenever one is created, changed or
+    /// deleted (cached results computed through a topic key on it).
+    pub fn fingerprint(&self, tenant: &str) -> u64 {
+        let data = self.data.lock();
+        let mut text = String::new();
+        for t in data.tenants.get(tenant).into_iter().flatten() {
+            for part in [&t.id, &t.name, &t.query] {
+                text.push_str(part);
+                text.push('\u{1f}');
+            }
+        }
+        xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+    }
+
     /// The query of a topic (by id or name).
     pub fn query_of(&self, tenant: &str, key: &str) -> Result<String, TopicError> {
         self.get(tenant, key).map(|t| t.query)

@@ -16,7 +16,12 @@ const TABLE: &[(&str, &[Role])] = &[
     ("/earshot.v1.TopicService/ListTopics", &[Analyst, Cmo, Cio]),
     ("/earshot.v1.TopicService/*", &[Analyst]),
     ("/earshot.v1.ClassifyService/*", &[Analyst]),
-    ("/earshot.v1.InsightsService/*", &[Analyst, Cmo]),
+    // Marketing and IT read the same numbers; alert rules are an analyst's to edit, KPIs IT's to feed.
+    ("/earshot.v1.InsightsService/PutAlertRule", &[Analyst]),
+    ("/earshot.v1.InsightsService/DeleteAlertRule", &[Analyst]),
+    ("/earshot.v1.InsightsService/*", &[Analyst, Cmo, Cio]),
+    ("/earshot.v1.KpiService/IngestKpi", &[Analyst, Cio]),
+    ("/earshot.v1.KpiService/DeleteKpi", &[Analyst, Cio]),
     ("/earshot.v1.KpiService/*", &[Analyst, Cmo, Cio]),
     ("/earshot.v1.GovernanceService/WhoAmI", &[Analyst, Cmo, Cio]),
     ("/earshot.v1.GovernanceService/*", &[]),

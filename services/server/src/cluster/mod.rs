@@ -15,6 +15,7 @@
 pub mod gateway;
 pub mod index_feed;
 pub mod pubsub;
+pub mod shared;
 #[cfg(test)]
 mod redis_tests;
 pub mod worker;

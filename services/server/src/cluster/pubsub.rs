@@ -96,6 +96,11 @@ impl Subscription {
         let _ = self.ready.wait_for(|up| *up).await;
     }
 
+    /// A watch of whether the subscription is active in Redis.
+    pub fn readiness(&self) -> watch::Receiver<bool> {
+        self.ready.clone()
+    }
+
     /// Whether the subscription is active in Redis now.
     pub fn is_subscribed(&self) -> bool {
         *self.ready.borrow()

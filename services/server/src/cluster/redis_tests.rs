@@ -119,3 +119,42 @@ async fn append_script_dedupes_atomically_and_applies_back_pressure() {
         redis::cmd("SISMEMBER").arg(config.keys().seen()).arg(&earshot_indexer::doc::key_hash(&earshot_indexer::doc::mention_key("t", "d")).to_be_bytes()[..]).query_async(&mut conn).await.expect("SISMEMBER");
     assert!(!seen, "a refused mention is not marked seen");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_fan_out_to_every_replica_and_erasure_forgets_shared_keys() {
+    use crate::governance::{Deletion, DeletionHook, DeletionReason};
+    use crate::insights::alerts::AlertBus;
+    use earshot_indexer::doc::{key_hash, mention_key};
+    use futures::StreamExt;
+
+    let server = RedisServer::start().await;
+    let bus = |server: &RedisServer| super::shared::RedisBus::start(RedisBroadcast::new(handle(server), keys(server)));
+    let (a, b) = (bus(&server), bus(&server));
+    a.wait_subscribed().await;
+    b.wait_subscribed().await;
+    let (mut on_a, mut on_b) = (a.subscribe(), b.subscribe());
+    let alert = earshot_proto::v1::Alert { id: "r1-100".into(), tenant: "t1".into(), ..Default::default() };
+    a.publish(alert.clone());
+    let within = |s| tokio::time::timeout(Duration::from_secs(10), s);
+    assert_eq!(within(on_b.next()).await.expect("b in time"), Some(alert.clone()), "the other replica");
+    assert_eq!(within(on_a.next()).await.expect("a in time"), Some(alert), "the publishing replica, once");
+
+    // An erased mention's key leaves the shared dedupe set; others stay.
+    let redis = handle(&server);
+    let mut conn = redis.connection().await.expect("connect");
+    let (gone, kept) = (mention_key("t1", "m1"), mention_key("t1", "m2"));
+    for k in [&gone, &kept] {
+        let _: u64 = redis::cmd("SADD").arg(keys(&server).seen()).arg(&key_hash(k).to_be_bytes()[..]).query_async(&mut conn).await.expect("SADD");
+    }
+    let hook = super::shared::ForgetInRedis::new(redis.clone(), keys(&server));
+    let erased = [gone.clone()];
+    tokio::task::spawn_blocking(move || hook.deleted(&Deletion { reason: DeletionReason::EraseAuthor, keys: &erased }))
+        .await
+        .expect("hook");
+    let is_member = |k: &String| redis::cmd("SISMEMBER").arg(keys(&server).seen()).arg(&key_hash(k).to_be_bytes()[..]).clone();
+    let (g, k): (bool, bool) = (
+        is_member(&gone).query_async(&mut conn).await.expect("SISMEMBER"),
+        is_member(&kept).query_async(&mut conn).await.expect("SISMEMBER"),
+    );
+    assert_eq!((g, k), (false, true));
+}
