@@ -121,7 +121,7 @@ impl From<ClassifyApiError> for Status {
     }
 }
 
-fn invalid(field: &str, reason: &str) -> Status {
+pub(crate) fn invalid(field: &str, reason: &str) -> Status {
     Status::with_error_details(
         Code::InvalidArgument,
         format!("invalid {field}: {reason}"),

@@ -1,7 +1,8 @@
 //! Errors of the insights, KPI and alert domain, and their one mapping onto gRPC codes.
 
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::error::invalid;
 
 /// Errors of insights, KPIs and alert rules.
 #[derive(Debug, thiserror::Error)]
@@ -73,14 +74,6 @@ impl From<earshot_indexer::insights::calendar::CalendarError> for InsightsError 
     }
 }
 
-fn invalid(field: &str, reason: &str) -> Status {
-    Status::with_error_details(
-        Code::InvalidArgument,
-        format!("invalid {field}: {reason}"),
-        ErrorDetails::with_bad_request_violation(field, reason),
-    )
-}
-
 impl From<InsightsError> for Status {
     fn from(e: InsightsError) -> Status {
         match e {
@@ -102,6 +95,7 @@ impl From<InsightsError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic_types::StatusExt;
 
     #[test]
     fn codes_and_fields() {
