@@ -3,12 +3,13 @@
 //! mention carries no id.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::Query;
 use tantivy::{DocId, Searcher, SegmentOrdinal, SegmentReader};
 
-use super::{first_ord, ord_strings, AccCollector, SegmentAcc};
+use super::{first_ord, AccCollector, SegmentAcc};
 
 /// One author's numbers in the period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,7 +44,7 @@ struct Slot {
     mentions: u64,
     followers: u64,
     engagement: u64,
-    /// A document of this author, to read the handle from.
+    /// A document of this author, to read the names from if the author makes a ranking.
     doc: DocId,
 }
 
@@ -56,10 +57,27 @@ impl Slot {
         self.followers = self.followers.max(followers);
         self.engagement += engagement;
     }
+
+    fn merge(&mut self, other: &Slot) {
+        self.mentions += other.mentions;
+        self.followers = self.followers.max(other.followers);
+        self.engagement += other.engagement;
+    }
+}
+
+/// One author's numbers in one segment: the author is known by a 128-bit hash of their key, and their
+/// names are read (from `doc` of segment `segment`) only if they make a ranking. Reading a name from
+/// the dictionary for each of hundreds of thousands of authors cost seconds on 1M mentions.
+#[derive(Clone, Copy)]
+pub struct Partial {
+    key: u128,
+    segment: SegmentOrdinal,
+    slot: Slot,
 }
 
 /// Per-segment accumulator of [`top_authors`].
 pub struct AuthorAcc {
+    segment: SegmentOrdinal,
     ids: Option<StrColumn>,
     handles: Option<StrColumn>,
     followers: Column<u64>,
@@ -70,15 +88,30 @@ pub struct AuthorAcc {
     by_handle: Vec<Slot>,
 }
 
+/// Hashes of every term of a dictionary, in ordinal order; `namespace` keeps ids and handles apart.
+fn ord_hashes(column: &StrColumn, namespace: u8) -> tantivy::Result<Vec<u128>> {
+    let mut out = Vec::with_capacity(column.num_terms());
+    let mut stream = column.dictionary().stream()?;
+    let mut buf = Vec::new();
+    while stream.advance() {
+        buf.clear();
+        buf.push(namespace);
+        buf.extend_from_slice(stream.key());
+        out.push(xxhash_rust::xxh3::xxh3_128(&buf));
+    }
+    Ok(out)
+}
+
 impl SegmentAcc for AuthorAcc {
     type Params = ();
-    type Out = Vec<AuthorCounts>;
+    type Out = Vec<Partial>;
 
-    fn open(_: &(), _: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self> {
+    fn open(_: &(), segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self> {
         let ff = reader.fast_fields();
         let ids = ff.str("author_id")?;
         let handles = ff.str("author_handle")?;
         Ok(AuthorAcc {
+            segment,
             by_id: vec![Slot::default(); ids.as_ref().map_or(0, |c| c.num_terms())],
             by_handle: vec![Slot::default(); handles.as_ref().map_or(0, |c| c.num_terms())],
             ids,
@@ -103,71 +136,97 @@ impl SegmentAcc for AuthorAcc {
         slot.add(self.followers.first(doc).unwrap_or(0), engagement, doc);
     }
 
-    fn finish(self) -> Vec<AuthorCounts> {
+    fn finish(self) -> Vec<Partial> {
         let mut out = Vec::new();
-        let handle_of = |doc: DocId, buf: &mut String| {
-            buf.clear();
-            if let Some(h) = &self.handles {
-                if let Some(o) = h.term_ords(doc).next() {
-                    let _ = h.ord_to_str(o, buf);
-                }
-            }
-        };
-        for (slots, column, prefix) in [(&self.by_id, &self.ids, ""), (&self.by_handle, &self.handles, "@")] {
+        for (slots, column, namespace) in [(&self.by_id, &self.ids, ID), (&self.by_handle, &self.handles, HANDLE)] {
             let Some(column) = column else { continue };
             if slots.iter().all(|s| s.mentions == 0) {
                 continue;
             }
-            let names = ord_strings(column).unwrap_or_default();
-            let mut handle = String::new();
-            for (ord, s) in slots.iter().enumerate().filter(|(_, s)| s.mentions > 0) {
-                let Some(name) = names.get(ord) else { continue };
-                handle_of(s.doc, &mut handle);
-                out.push(AuthorCounts {
-                    key: format!("{prefix}{name}"),
-                    handle: handle.clone(),
-                    mentions: s.mentions,
-                    followers: s.followers,
-                    engagement: s.engagement,
-                });
+            let hashes = ord_hashes(column, namespace).unwrap_or_default();
+            for (ord, slot) in slots.iter().enumerate().filter(|(_, s)| s.mentions > 0) {
+                let Some(&key) = hashes.get(ord) else { continue };
+                out.push(Partial { key, segment: self.segment, slot: *slot });
             }
         }
         out
     }
 }
 
-fn top_by(all: &[AuthorCounts], limit: usize, metric: impl Fn(&AuthorCounts) -> u64) -> Vec<AuthorCounts> {
-    let mut refs: Vec<&AuthorCounts> = all.iter().collect();
-    let cmp = |a: &&AuthorCounts, b: &&AuthorCounts| metric(b).cmp(&metric(a)).then_with(|| a.key.cmp(&b.key));
+/// The keys are xxh3 hashes already: hashing them again (SipHash) was a third of the merge.
+#[derive(Default)]
+struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
+    }
+}
+
+const ID: u8 = 0;
+const HANDLE: u8 = 1;
+
+fn top_by(all: &[Partial], limit: usize, metric: impl Fn(&Slot) -> u64) -> Vec<Partial> {
+    let mut refs: Vec<&Partial> = all.iter().collect();
+    // Ties broken by the key hash: stable across runs and segment layouts.
+    let cmp = |a: &&Partial, b: &&Partial| metric(&b.slot).cmp(&metric(&a.slot)).then_with(|| a.key.cmp(&b.key));
     if refs.len() > limit {
         refs.select_nth_unstable_by(limit, cmp);
         refs.truncate(limit);
     }
     refs.sort_by(cmp);
-    refs.into_iter().cloned().collect()
+    refs.into_iter().copied().collect()
+}
+
+/// Reads the first term of `field` of `doc` in `segment`.
+fn name_of(searcher: &Searcher, segment: SegmentOrdinal, doc: DocId, field: &str) -> Option<String> {
+    let column = searcher.segment_reader(segment).fast_fields().str(field).ok()??;
+    let ord = column.term_ords(doc).next()?;
+    let mut name = String::new();
+    column.ord_to_str(ord, &mut name).ok()?.then_some(name)
+}
+
+fn counts_of(searcher: &Searcher, p: &Partial) -> AuthorCounts {
+    let handle = name_of(searcher, p.segment, p.slot.doc, "author_handle").unwrap_or_default();
+    let key = match name_of(searcher, p.segment, p.slot.doc, "author_id") {
+        Some(id) => id,
+        None => format!("@{handle}"),
+    };
+    AuthorCounts { key, handle, mentions: p.slot.mentions, followers: p.slot.followers, engagement: p.slot.engagement }
 }
 
 /// The top `limit` authors of the mentions `query` matches, three ways. Blocking.
 pub fn top_authors(searcher: &Searcher, query: &dyn Query, limit: usize) -> tantivy::Result<TopAuthors> {
     let segments = searcher.search(query, &AccCollector::<AuthorAcc>::new(()))?;
-    let mut merged: HashMap<String, AuthorCounts> = HashMap::new();
-    for a in segments.into_iter().flatten() {
-        match merged.get_mut(&a.key) {
-            Some(m) => {
-                m.mentions += a.mentions;
-                m.followers = m.followers.max(a.followers);
-                m.engagement += a.engagement;
-            }
-            None => {
-                merged.insert(a.key.clone(), a);
-            }
-        }
+    let total: usize = segments.iter().map(Vec::len).sum();
+    let mut merged: HashMap<u128, Partial, BuildHasherDefault<KeyIsHash>> =
+        HashMap::with_capacity_and_hasher(total, Default::default());
+    for p in segments.into_iter().flatten() {
+        merged.entry(p.key).and_modify(|m| m.slot.merge(&p.slot)).or_insert(p);
     }
-    let all: Vec<AuthorCounts> = merged.into_values().collect();
+    let all: Vec<Partial> = merged.into_values().collect();
+    // Which of several tied authors make the cut at the limit follows the hash; the list itself is in
+    // order of the metric, then the author's key.
+    let ranking = |metric: fn(&Slot) -> u64| {
+        let mut named: Vec<(u64, AuthorCounts)> =
+            top_by(&all, limit, metric).iter().map(|p| (metric(&p.slot), counts_of(searcher, p))).collect();
+        named.sort_by(|(ma, a), (mb, b)| mb.cmp(ma).then_with(|| a.key.cmp(&b.key)));
+        named.into_iter().map(|(_, a)| a).collect::<Vec<_>>()
+    };
     Ok(TopAuthors {
-        by_mentions: top_by(&all, limit, |a| a.mentions),
-        by_reach: top_by(&all, limit, |a| a.followers),
-        by_engagement: top_by(&all, limit, |a| a.engagement),
+        by_mentions: ranking(|s| s.mentions),
+        by_reach: ranking(|s| s.followers),
+        by_engagement: ranking(|s| s.engagement),
         unique: all.len() as u64,
     })
 }
