@@ -24,6 +24,11 @@ from common import DATA_DIR, LABELS, MAX_LEN, WEIGHTS_DIR, WORK_DIR, metrics, re
 import torch  # noqa: E402
 from transformers import BertForSequenceClassification, BertTokenizerFast  # noqa: E402
 
+# Chosen by a sensitivity scan on the validation set (model card, "Export"): leaving only this projection in
+# fp32 cut the largest |logit - fp32 logit| from 1.91 to 0.84 and raised label agreement with fp32 from 97.2 %
+# to 97.8 %, for about 7 % of int8 throughput. Attention's activation x activation MatMuls stay fp32 as well.
+KEEP_FP32 = ["/model/bert/encoder/layer.0/output/dense/MatMul"]
+
 PUBLISHED = ["model.onnx", "config.json", "vocab.txt", "tokenizer.json", "calibration.json"]
 
 
@@ -50,6 +55,9 @@ def main():
     ap.add_argument("--out", default=WEIGHTS_DIR)
     ap.add_argument("--opset", type=int, default=14)
     ap.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel (not recommended)")
+    ap.add_argument("--keep-fp32", default=",".join(KEEP_FP32),
+                    help="comma-separated MatMul nodes left in fp32 (default: layer 0's FFN output projection, see the "
+                         "model card: its activations have the outliers that per-tensor u8 quantisation handles worst)")
     args = ap.parse_args()
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -80,7 +88,13 @@ def main():
     model.eval()  # torch.onnx.export restores the wrapper's mode; keep dropout off
 
     int8_onnx = os.path.join(args.out, "model.onnx")
-    quantize_dynamic(fp32_onnx, int8_onnx, per_channel=not args.per_tensor, weight_type=QuantType.QInt8)
+    keep = [n for n in args.keep_fp32.split(",") if n]
+    names = {n.name for n in onnx.load(fp32_onnx).graph.node}
+    missing = [n for n in keep if n not in names]
+    if missing:
+        raise SystemExit(f"--keep-fp32: no such nodes in the exported graph: {missing}")
+    quantize_dynamic(fp32_onnx, int8_onnx, per_channel=not args.per_tensor, weight_type=QuantType.QInt8,
+                     nodes_to_exclude=keep, extra_options={"MatMulConstBOnly": True})
     onnx.checker.check_model(int8_onnx)
 
     # config.json, vocab.txt, tokenizer.json, calibration.json
@@ -101,7 +115,8 @@ def main():
                           "max_length": MAX_LEN, "special_tokens": "[CLS] text [SEP]", "token_type_ids": "all 0"}
     calib["onnx"] = {"inputs": ["input_ids", "attention_mask", "token_type_ids"], "output": "logits",
                      "quantisation": "dynamic int8 (QInt8 weights, " + ("per-tensor" if args.per_tensor else "per-channel")
-                     + "), onnxruntime " + ort.__version__, "opset": args.opset}
+                     + "), onnxruntime " + ort.__version__, "opset": args.opset,
+                     "fp32_nodes": keep}
     with open(os.path.join(args.out, "calibration.json"), "w") as f:
         json.dump(calib, f, indent=2)
         f.write("\n")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command, end to end: setup -> prepare -> train -> export -> evaluate.
-#   models/recipe/run_all.sh                      # real run (3 epochs, batch 32, lr 5e-5; CPU or GPU)
+#   models/recipe/run_all.sh                      # real run (2 epochs, batch 32, lr 5e-5, tweets x3, soft labels 0.5; CPU or GPU)
 #   SMOKE=1 models/recipe/run_all.sh              # pipeline check: 320 examples, 1 epoch, into work/smoke*
 #   TRAIN_ARGS="--epochs 4 --soft-alpha 0.5" models/recipe/run_all.sh   # override training arguments
 # Output filters are sed (exit 0 whatever they match), so pipefail reports the Python step's failure.
@@ -25,7 +25,7 @@ if [ "${SMOKE:-0}" = "1" ]; then
 fi
 
 # shellcheck disable=SC2086
-$NICE "$PY" train.py ${TRAIN_ARGS:---epochs 3 --batch-size 32 --lr 5e-5} --out work/model 2>&1 | tee logs/train.log \
+$NICE "$PY" train.py ${TRAIN_ARGS:---epochs 2 --batch-size 32 --lr 5e-5 --tweets-oversample 3 --soft-alpha 0.5} --out work/model 2>&1 | tee logs/train.log \
   | sed -n '/^{\|^done\|^calib\|^train n/p'
 $NICE "$PY" export.py --model work/model 2>&1 | tee logs/export.log | sed '/[Ww]arn/d'
 $NICE "$PY" evaluate.py 2>&1 | tee logs/evaluate.log | sed '/[Ww]arn/d'

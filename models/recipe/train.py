@@ -77,15 +77,17 @@ def predict_logits(model, ids_list, device, bs=128):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--warmup", type=float, default=0.1, help="fraction of steps")
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--soft-alpha", type=float, default=0.0,
+    ap.add_argument("--soft-alpha", type=float, default=0.5,
                     help="weight of the soft-label (rater-resampling) cross-entropy mixed into the hard-label loss")
-    ap.add_argument("--tweets-oversample", type=int, default=1, help="repeat tweets in the training set k times")
+    ap.add_argument("--tweets-oversample", type=int, default=3, help="repeat tweets in the training set k times")
+    ap.add_argument("--init", default="", help="start from this checkpoint (a train.py output) instead of the base model")
+    ap.add_argument("--domains", default="", help="comma-separated: train only on these domains (e.g. tweets)")
     ap.add_argument("--max-train", type=int, default=0, help="smoke runs: use only the first N training examples")
     ap.add_argument("--max-val", type=int, default=0)
     ap.add_argument("--out", default=os.path.join(WORK_DIR, "model"))
@@ -107,10 +109,13 @@ def main():
         train = train[:args.max_train]
     if args.max_val:
         val = val[:args.max_val]
+    if args.domains:
+        keep = set(args.domains.split(","))
+        train = [e for e in train if e["domain"] in keep]
     if args.tweets_oversample > 1:
         train = train + [e for e in train if e["domain"] == "tweets"] * (args.tweets_oversample - 1)
 
-    base = base_model_dir()
+    base = args.init or base_model_dir()
     tok = BertTokenizerFast.from_pretrained(base)
     tok.backend_tokenizer.no_padding()
     model = BertForSequenceClassification.from_pretrained(

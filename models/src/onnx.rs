@@ -67,6 +67,9 @@ impl OnnxClassifier {
     /// Loads and verifies the weights.
     pub fn load(weights: Weights, options: &OnnxOptions) -> Result<Self, ModelError> {
         ort_library_present()?;
+        // libtorch only carries tensors in and out of rust-bert's encoder here; its OpenMP pool would
+        // otherwise spin on the same cores ONNX Runtime's threads need (measured: 2 threads 509 → see BENCHMARKS).
+        tch::set_num_threads(1);
         let config = ONNXEnvironmentConfig {
             num_intra_threads: Some(options.intra_threads.clamp(1, 64) as i16),
             num_inter_threads: Some(1),

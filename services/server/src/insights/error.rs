@@ -1,6 +1,6 @@
 //! Errors of the insights, KPI and alert domain, and their one mapping onto gRPC codes.
 
-use tonic::{Code, Status};
+use tonic::Status;
 
 use crate::error::invalid;
 
@@ -95,6 +95,7 @@ impl From<InsightsError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::Code;
     use tonic_types::StatusExt;
 
     #[test]
