@@ -43,6 +43,9 @@ REFERENCE_TEXTS = [
     "It works.",
     "I'm cancelling my subscription, this is unacceptable.",
     "Quarterly revenue was flat compared with last year.",
+    "Third cancelled flight this month 😭",
+    "the new update 👎",
+    "😍😍😍",
 ]
 
 

@@ -6,6 +6,7 @@
   config.json       BertConfig with id2label/label2id (negative, neutral, positive)
   vocab.txt         WordPiece vocabulary (uncased)
   tokenizer.json    Hugging Face tokenizers file (truncation 128, no padding)
+  emoji.tsv         emoji -> name table of the normalisation (copied from data/emoji.tsv, see prepare_data.py)
   calibration.json  temperature T: calibrated probabilities = softmax(logits / T); label order; normalisation
   SHA256SUMS        sha256 of each of the above (`sha256sum -c SHA256SUMS` in models/weights/)
 and the fp32 weights (git-ignored) in models/weights/fp32/: model.safetensors, config.json, model_fp32.onnx.
@@ -29,7 +30,7 @@ from transformers import BertForSequenceClassification, BertTokenizerFast  # noq
 # to 97.8 %, for about 7 % of int8 throughput. Attention's activation x activation MatMuls stay fp32 as well.
 KEEP_FP32 = ["/model/bert/encoder/layer.0/output/dense/MatMul"]
 
-PUBLISHED = ["model.onnx", "config.json", "vocab.txt", "tokenizer.json", "calibration.json"]
+PUBLISHED = ["model.onnx", "config.json", "vocab.txt", "tokenizer.json", "emoji.tsv", "calibration.json"]
 
 
 def sha256_file(path):
@@ -107,6 +108,8 @@ def main():
     tok.save_pretrained(fp32_dir)  # tokenizer.json, vocab.txt, tokenizer_config.json, special_tokens_map.json
     for name in ("vocab.txt", "tokenizer.json"):
         shutil.copyfile(os.path.join(fp32_dir, name), os.path.join(args.out, name))
+    shutil.copyfile(os.path.join(DATA_DIR, "emoji.tsv"), os.path.join(args.out, "emoji.tsv"))
+    shutil.copyfile(os.path.join(DATA_DIR, "emoji.tsv"), os.path.join(fp32_dir, "emoji.tsv"))
     with open(os.path.join(args.model, "calibration.json")) as f:
         calib = json.load(f)
     manifest = json.load(open(os.path.join(DATA_DIR, "manifest.json")))
@@ -152,7 +155,7 @@ def main():
         f.write("\n".join(sums) + "\n")
     fp32_sums = [f"{sha256_file(os.path.join(fp32_dir, n))}  {n}"
                  for n in ("model.safetensors", "config.json", "model_fp32.onnx", "vocab.txt", "tokenizer.json",
-                           "calibration.json")]
+                           "emoji.tsv", "calibration.json")]
     with open(os.path.join(fp32_dir, "SHA256SUMS"), "w") as f:
         f.write("\n".join(fp32_sums) + "\n")
     print("\n".join(sums))

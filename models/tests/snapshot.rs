@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use earshot_models::onnx::{OnnxClassifier, OnnxOptions, MAX_TOKENS};
-use earshot_models::text::{normalize, TextEncoder};
+use earshot_models::text::{EmojiNames, TextEncoder};
 use earshot_models::weights::Weights;
 use earshot_models::Classifier;
 use serde::Deserialize;
@@ -46,9 +46,11 @@ fn references() -> Vec<Reference> {
 #[test]
 fn tokenisation_matches_python() {
     let weights = Weights::open(&root().join("weights")).expect("weights");
-    let encoder = TextEncoder::from_vocab(&weights.vocab_file(), MAX_TOKENS).expect("vocab");
+    let emoji = EmojiNames::from_file(&weights.emoji_file()).expect("emoji table");
+    assert!(emoji.len() > 1000, "emoji table has {} entries", emoji.len());
+    let encoder = TextEncoder::new(&weights.vocab_file(), emoji, MAX_TOKENS).expect("vocab");
     for r in references() {
-        assert_eq!(normalize(&r.text), r.normalized, "normalisation of {:?}", r.text);
+        assert_eq!(encoder.normalize(&r.text), r.normalized, "normalisation of {:?}", r.text);
         assert_eq!(encoder.ids(&r.text), r.input_ids, "token ids of {:?}", r.text);
     }
 }

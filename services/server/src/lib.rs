@@ -97,7 +97,7 @@ pub struct Config {
 /// Where the sentiment model is and how to run it.
 #[derive(Debug, Clone)]
 pub struct ClassifierConfig {
-    /// Folder with `model.onnx`, `config.json`, `vocab.txt`, `calibration.json` and `SHA256SUMS`.
+    /// Folder with `model.onnx`, `config.json`, `vocab.txt`, `emoji.tsv`, `calibration.json` and `SHA256SUMS`.
     pub weights_dir: PathBuf,
     /// Threads one inference may use.
     pub intra_threads: usize,
@@ -176,6 +176,8 @@ pub struct Storage {
     pub committed: watch::Receiver<Option<u64>>,
     /// Position of the last record replayed from the log on open.
     pub replayed_upto: Option<u64>,
+    /// Mentions the log held that the index did not, sent through labelling and indexing on open.
+    pub recovered: usize,
 }
 
 impl Storage {
@@ -222,7 +224,7 @@ impl Storage {
             return Err(ServerError::Join("labelling stage did not start".into()));
         }
         info!(indexed, replayed, recovered, torn_bytes = replay.torn_bytes, "storage opened");
-        Ok(Storage { indexer, wal, seen, committed, replayed_upto: last_position })
+        Ok(Storage { indexer, wal, seen, committed, replayed_upto: last_position, recovered })
     }
 
     /// Writes what is queued, commits the index and stops the log. Blocking.
@@ -396,8 +398,20 @@ pub async fn run(
             }))
         }
         (true, None) => {
-            health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
-            None
+            // After a crash or a stop with mentions still in labelling, search waits for the replay to be
+            // committed: a count right after a restart must include everything acknowledged before it.
+            let replay = storage.as_ref().and_then(|s| (s.recovered > 0).then_some(s.replayed_upto).flatten());
+            let committed = storage.as_ref().map(|s| s.committed.clone());
+            let health = health.clone();
+            Some(tokio::spawn(async move {
+                if let (Some(upto), Some(mut committed)) = (replay, committed) {
+                    info!(upto, "search waits for the replayed log to be committed");
+                    if committed.wait_for(|c| c.is_some_and(|c| c >= upto)).await.is_err() {
+                        return;
+                    }
+                }
+                health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
+            }))
         }
         (false, _) => None,
     };
@@ -446,6 +460,9 @@ pub async fn run(
         }
         if let Some(storage) = closing {
             storage.close();
+        }
+        if let Some(classifier) = classifier {
+            classifier.quiesce();
         }
     })
     .await
