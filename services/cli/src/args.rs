@@ -107,8 +107,8 @@ pub struct ClassifyArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Labelled JSON lines files `{"text","label"}` (label: negative|neutral|positive).
-    #[arg(required = true)]
+    /// Labelled JSON lines files `{"text","label"}` (label: negative|neutral|positive). Default: every
+    /// held-out set of the recipe (`models/recipe/data/test_*.jsonl` beside the weights folder).
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,

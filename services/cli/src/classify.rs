@@ -174,13 +174,27 @@ fn scores_json(s: &Scores) -> serde_json::Value {
     json!({"n": s.n, "accuracy": s.accuracy, "macro_f1": s.macro_f1, "recall": s.recall, "confusion": s.confusion})
 }
 
+/// The recipe's held-out sets, `<weights>/../recipe/data/test_*.jsonl`, in name order.
+fn held_out_sets(weights: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let data = weights.join("../recipe/data");
+    let mut sets: Vec<PathBuf> = std::fs::read_dir(&data)
+        .with_context(|| format!("no labelled files given and no held-out sets in {}", data.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("test_") && n.ends_with(".jsonl")))
+        .collect();
+    sets.sort();
+    anyhow::ensure!(!sets.is_empty(), "no labelled files given and no test_*.jsonl in {}", data.display());
+    Ok(sets)
+}
+
 /// Entry point of `earshot eval`.
 pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let files = if args.files.is_empty() { held_out_sets(&args.model.weights_dir())? } else { args.files.clone() };
     let mut model = load(&args.model)?;
     let vader = vader_sentiment::SentimentIntensityAnalyzer::new();
     println!("model {}", model.version());
     let mut report = serde_json::Map::new();
-    for path in &args.files {
+    for path in &files {
         let (texts, truth) = read_labelled(path)?;
         let started = Instant::now();
         let mut predicted = Vec::with_capacity(texts.len());
