@@ -27,6 +27,9 @@ use earshot_indexer::{IndexCommand, Indexer, IndexerOptions};
 use earshot_proto::v1::{Author, EngagementCounts, Mention};
 use tantivy::query::Query;
 
+mod common;
+use common::{env_usize, percentile, Rng};
+
 const WORDS: &str = "the a to and is it my for of this in on that with you so but just was not have are be at \
     new app phone order support today customer service again still really love hate great terrible slow fast \
     down login error update battery price shipping refund delivery store website account password charged \
@@ -37,24 +40,6 @@ const BRANDS: &[&str] = &["acme", "globex", "initech", "umbrella", "hooli", "sta
 const TAGS: &[&str] = &["#acmedown", "#fail", "#love", "#deal", "#tech", "#support", "#outage", "#unboxing"];
 const END: i64 = 1_717_200_000; // 2024-06-01
 const DAYS: i64 = 30;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn skewed(&mut self, n: usize) -> usize {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        ((n as f64).powf(u) - 1.0) as usize % n
-    }
-}
 
 fn mention(rng: &mut Rng, words: &[&str], i: u64) -> Mention {
     let n = 6 + rng.below(25);
@@ -114,8 +99,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let docs: u64 = std::env::var("EARSHOT_BENCH_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let rounds: usize = std::env::var("EARSHOT_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let docs = env_usize("EARSHOT_BENCH_DOCS", 1_000_000) as u64;
+    let rounds = env_usize("EARSHOT_BENCH_ROUNDS", 20);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = std::env::var_os("EARSHOT_BENCH_DIR").map_or_else(|| tmp.path().join("index"), PathBuf::from);
     let idx = build(&dir, docs);
@@ -204,7 +189,7 @@ fn main() {
             })
             .collect();
         times.sort();
-        let p = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
+        let p = |q: f64| ms(percentile(&times, q));
         println!("| {name} | {scope} | {:.1} | {:.1} | {:.1} |", p(0.5), p(0.99), p(1.0));
     }
 }

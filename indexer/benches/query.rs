@@ -17,12 +17,15 @@
 //! numbers: right after building, background segment merges compete for the CPU.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use earshot_indexer::query::parse_query;
 use earshot_indexer::search::{SearchParams, Sort};
 use earshot_indexer::{IndexCommand, Indexer, IndexerOptions};
 use earshot_proto::v1::{Author, Mention};
+
+mod common;
+use common::{env_usize, percentile, Rng};
 
 const COMMON: &str = "the a to and is it of for in my this on that was with you i not be have are but so \
     at just get they we me all from out up about what your can no like one if will do more when new now \
@@ -31,22 +34,6 @@ const COMMON: &str = "the a to and is it of for in my this on that was with you 
     phone battery screen price store shop brand product quality fast slow late broken terrible amazing \
     thanks help account login error bug crash team staff wait hours week again never always still york \
     pizza coffee café cafe résumé resume naive naïve customise customize customer customers";
-
-/// A small, fast, deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 struct Vocabulary {
     words: Vec<String>,
@@ -117,10 +104,6 @@ fn mention(n: usize, vocab: &Vocabulary, rng: &mut Rng) -> Mention {
     }
 }
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 fn build(indexer: &Indexer, docs: usize) -> Result<(), earshot_indexer::IndexError> {
     let vocab = Vocabulary::new(20_000);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -138,11 +121,6 @@ fn build(indexer: &Indexer, docs: usize) -> Result<(), earshot_indexer::IndexErr
     indexer.commit()?;
     eprintln!("indexed {docs} mentions in {:.1?}", started.elapsed());
     Ok(())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -172,13 +172,7 @@ impl From<SearchError> for Status {
     fn from(e: SearchError) -> Status {
         match e {
             SearchError::InvalidArgument { field, reason } => invalid(field, &reason),
-            SearchError::InvalidQuery { message, span } => {
-                let reason = match span {
-                    Some((s, t)) => format!("{message} (at {s}..{t})"),
-                    None => message,
-                };
-                invalid("query", &reason)
-            }
+            SearchError::InvalidQuery { message, span } => invalid_query("query", message, span),
             SearchError::InvalidTenant(reason) => invalid("tenant", &reason),
             SearchError::Index(_) => Status::internal(e.to_string()),
         }
@@ -204,16 +198,31 @@ impl From<crate::topics::TopicError> for Status {
     }
 }
 
+/// Splits an index error into the caller's mistake in the query (message, byte span when known) and a
+/// failure inside the service. A wildcard over its expansion cap comes back from Tantivy as
+/// `InvalidArgument`: that too is the query's fault.
+pub fn query_problem(e: earshot_indexer::IndexError) -> Result<(String, Option<(usize, usize)>), String> {
+    match e {
+        earshot_indexer::IndexError::InvalidQuery { message, span } => Ok((message, span)),
+        earshot_indexer::IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(message)) => Ok((message, None)),
+        other => Err(other.to_string()),
+    }
+}
+
+/// `INVALID_ARGUMENT` on `field` for a query the parser refused, with the span in the reason.
+pub fn invalid_query(field: &str, message: String, span: Option<(usize, usize)>) -> Status {
+    let reason = match span {
+        Some((s, t)) => format!("{message} (at {s}..{t})"),
+        None => message,
+    };
+    invalid(field, &reason)
+}
+
 impl From<earshot_indexer::IndexError> for SearchError {
     fn from(e: earshot_indexer::IndexError) -> Self {
-        match e {
-            earshot_indexer::IndexError::InvalidQuery { message, span } => {
-                SearchError::InvalidQuery { message, span }
-            }
-            earshot_indexer::IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(message)) => {
-                SearchError::InvalidQuery { message, span: None }
-            }
-            other => SearchError::Index(other.to_string()),
+        match query_problem(e) {
+            Ok((message, span)) => SearchError::InvalidQuery { message, span },
+            Err(internal) => SearchError::Index(internal),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use tonic::Status;
 
-use crate::error::invalid;
+use crate::error::{invalid, invalid_query, query_problem};
 
 /// Errors of insights, KPIs and alert rules.
 #[derive(Debug, thiserror::Error)]
@@ -46,12 +46,9 @@ impl InsightsError {
 
 impl From<earshot_indexer::IndexError> for InsightsError {
     fn from(e: earshot_indexer::IndexError) -> Self {
-        match e {
-            earshot_indexer::IndexError::InvalidQuery { message, span } => InsightsError::InvalidQuery { message, span },
-            earshot_indexer::IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(message)) => {
-                InsightsError::InvalidQuery { message, span: None }
-            }
-            other => InsightsError::Index(other.to_string()),
+        match query_problem(e) {
+            Ok((message, span)) => InsightsError::InvalidQuery { message, span },
+            Err(internal) => InsightsError::Index(internal),
         }
     }
 }
@@ -78,13 +75,7 @@ impl From<InsightsError> for Status {
     fn from(e: InsightsError) -> Status {
         match e {
             InsightsError::InvalidArgument { field, reason } => invalid(&field, &reason),
-            InsightsError::InvalidQuery { message, span } => {
-                let reason = match span {
-                    Some((s, t)) => format!("{message} (at {s}..{t})"),
-                    None => message,
-                };
-                invalid("scope.query", &reason)
-            }
+            InsightsError::InvalidQuery { message, span } => invalid_query("scope.query", message, span),
             InsightsError::InvalidTenant(reason) => invalid("tenant", &reason),
             InsightsError::NotFound(_) => Status::not_found(e.to_string()),
             InsightsError::Storage(_) | InsightsError::Index(_) => Status::internal(e.to_string()),
