@@ -7,8 +7,10 @@
 //!   log position it has made durable.
 //! - [`search`]: tenant-scoped search and count over the latest committed searcher.
 //! - [`maintenance`]: listing and deleting mentions by key for erasure and retention.
-//! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding).
-//! - [`noise`]: terms, SimHash near-duplicates and the spam flag, decided at indexing time.
+//! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding, French/Italian
+//!   elisions, German spellings).
+//! - [`noise`]: terms, SimHash near-duplicates and the spam flag, decided at indexing time, with the
+//!   per-language [`stopwords`].
 //! - [`insights`]: aggregations over fast fields (volume, sentiment, authors, terms) run on a searcher.
 //! - [`migrate`]: rebuilds an index of an older schema from its stored mentions.
 //! - [`query`]: the analyst query language: parser, validation, printing, and lowering to Tantivy
@@ -18,13 +20,14 @@
 //! callers run searches inside `spawn_blocking`.
 
 pub mod doc;
-pub mod maintenance;
 pub mod insights;
+pub mod maintenance;
 pub mod migrate;
 pub mod noise;
 pub mod query;
 pub mod schema;
 pub mod search;
+pub mod stopwords;
 pub mod tokenizer;
 pub mod writer;
 
@@ -133,8 +136,7 @@ impl Indexer {
         options: IndexerOptions,
         on_commit: impl FnMut(u64) + Send + 'static,
     ) -> Result<Indexer, IndexError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
+        std::fs::create_dir_all(dir).map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
         migrate::upgrade_if_needed(dir)?;
         let (schema, fields) = schema::build_schema();
         let directory = MmapDirectory::open(dir).map_err(|e| {
