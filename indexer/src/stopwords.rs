@@ -64,9 +64,24 @@ fn lists() -> &'static Lists {
     })
 }
 
-/// The ISO 639-1 part of a language tag (`de`, `de-AT`, `DE_at` → `de`).
+/// ISO 639-3 (and 639-2/B) codes of the languages with a list here, as clients may send them.
+const THREE_LETTER: &[(&str, &str)] = &[
+    ("eng", "en"),
+    ("deu", "de"),
+    ("ger", "de"),
+    ("fra", "fr"),
+    ("fre", "fr"),
+    ("ita", "it"),
+    ("spa", "es"),
+    ("por", "pt"),
+    ("nld", "nl"),
+    ("dut", "nl"),
+];
+
+/// The ISO 639-1 part of a language tag (`de`, `de-AT`, `DE_at`, `deu` → `de`).
 fn primary_subtag(language: &str) -> String {
-    language.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase()
+    let primary = language.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+    THREE_LETTER.iter().find(|(three, _)| *three == primary).map_or(primary, |(_, two)| (*two).to_owned())
 }
 
 /// The stopwords of mentions in `language` (an ISO 639-1 code or tag; empty or `und` when unknown).
@@ -105,7 +120,7 @@ mod tests {
         // `die` is German, not English: an English post keeps it, a German one drops it.
         assert!(!for_language("en").contains("die"));
         assert!(for_language("de").contains("die"));
-        assert!(for_language("de-AT").contains("die"));
+        assert!(for_language("de-AT").contains("die") && for_language("deu").contains("die"));
         assert!(for_language("it").contains("the"), "English mixes into every language");
         // Unknown languages get every fallback language's list.
         for lang in ["", "und", "xx", "ja"] {

@@ -54,3 +54,9 @@ fn many_keeps_order() {
     let codes: Vec<&str> = identifier().detect_many(&texts).iter().map(|d| d.code).collect();
     assert_eq!(codes, vec!["fr", UNDETERMINED, "it"]);
 }
+
+#[test]
+fn identifier_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Identifier>();
+}
