@@ -175,6 +175,15 @@ pub struct ServeArgs {
     /// Calls a caller may make at once after a quiet period.
     #[arg(long, env = "EARSHOT_RATE_LIMIT_BURST", default_value_t = 20)]
     pub rate_limit_burst: u32,
+    /// Most mentions acknowledged but not yet searchable (labelling and indexing behind ingest); past it
+    /// Ingest answers RESOURCE_EXHAUSTED with retry-after and IngestStream waits (back-pressure).
+    #[arg(long, env = "EARSHOT_MAX_BACKLOG", default_value_t = 20_000)]
+    pub max_backlog: u64,
+    /// Start on a damaged write-ahead log by keeping every readable record: the damaged files are moved
+    /// aside into `<data-dir>/wal/damaged-<time>/` and what is readable is rewritten into a new log.
+    /// Without it a damaged log refuses to start (a torn tail after a crash is always cut, with a warning).
+    #[arg(long, env = "EARSHOT_WAL_SALVAGE")]
+    pub wal_salvage: bool,
 }
 
 /// Sharing work between replicas through Redis; without `--redis-url` everything runs in one process.
