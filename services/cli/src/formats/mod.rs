@@ -235,7 +235,10 @@ fn classify(value: &Value) -> Format {
     let reddit_thing = matches!(str_of("kind"), "t1" | "t3" | "more") && has("data");
     let reddit_dump = has("subreddit") && (has("body") || has("title"));
     let x_response = has("data") && (has("includes") || has("meta") || has("errors"));
-    let x_tweet = has("edit_history_tweet_ids") || (has("author_id") && has("text") && has("id"));
+    // Bare tweets: every v2 tweet has `edit_history_tweet_ids` since 2022; older ones are told from
+    // earshot's own records (which may also have `author_id`) by fields only X uses.
+    let x_only = has("lang") || has("public_metrics") || has("referenced_tweets") || has("conversation_id");
+    let x_tweet = has("edit_history_tweet_ids") || (has("author_id") && has("text") && x_only);
     if has("did") && has("time_us") && has("kind") {
         Format::Jetstream
     } else if str_of("kind") == "Listing" || reddit_thing || reddit_dump {
@@ -387,6 +390,11 @@ mod detection_tests {
         assert_eq!(sniffed("{\"id\":1,\"text\":\"hi\"}\n{\"id\":2,\"text\":\"yo\"}"), (Format::Jsonl, Layout::Lines));
         assert_eq!(sniffed("[{\"id\":\"1\",\"account\":{},\"content\":\"<p>x</p>\"}]").0, Format::Mastodon);
         assert_eq!(sniffed("{\"posts\":[{\"uri\":\"at://x\"}]}").0, Format::Bluesky);
+        let own = "{\"id\":\"1\",\"text\":\"t\",\"author_id\":\"9\",\"source\":\"twitter\",\"language\":\"en\"}\n{}";
+        assert_eq!(sniffed(own).0, Format::Jsonl, "earshot's own records stay earshot's");
+        let samples =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/mentions.jsonl")).expect("samples");
+        assert_eq!(sniff(Path::new("s.jsonl"), &samples, true).format, Format::Jsonl);
     }
 
     #[test]
