@@ -146,7 +146,7 @@ pub async fn run_import(
                         s.read += 1;
                         s.unreadable += 1;
                         if s.problems.len() < SHOWN_PROBLEMS {
-                            s.problems.push(format!("{}:{}: {}", path.display(), e.at, e.message));
+                            s.problems.push(format!("unreadable: {}:{}: {}", path.display(), e.at, e.message));
                         }
                     }
                 }
@@ -163,7 +163,7 @@ pub async fn run_import(
         s.rejected += u64::from(response.rejected);
         for r in response.results.iter().filter(|r| r.status == IngestStatus::Rejected as i32) {
             if s.problems.len() < SHOWN_PROBLEMS {
-                s.problems.push(format!("id {:?}: {}: {}", r.id, r.field, r.reason));
+                s.problems.push(format!("rejected: id {:?}: {}: {}", r.id, r.field, r.reason));
             }
         }
         if let Some(bar) = &progress {
@@ -215,7 +215,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         for p in &summary.problems {
-            eprintln!("rejected: {p}");
+            eprintln!("{p}");
         }
         for f in &summary.files {
             if !f.unmapped.is_empty() {
