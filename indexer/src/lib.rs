@@ -103,6 +103,10 @@ pub struct IndexMetricsInner {
     pub docs_committed: AtomicU64,
     /// Total commit time in microseconds.
     pub commit_micros: AtomicU64,
+    /// Failed commits (each is retried; nothing is lost).
+    pub commit_failures: AtomicU64,
+    /// Why the last commit failed, while the index has not committed since (e.g. the disk is full).
+    pub failing: parking_lot::Mutex<Option<String>>,
 }
 
 impl IndexMetrics {
@@ -115,6 +119,13 @@ impl IndexMetrics {
     /// The counters.
     pub fn get(&self) -> &IndexMetricsInner {
         &self.0
+    }
+
+    fn set_failing(&self, why: Option<String>) {
+        if why.is_some() {
+            self.0.commit_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        *self.0.failing.lock() = why;
     }
 }
 
@@ -151,7 +162,12 @@ impl Indexer {
         let metrics = IndexMetrics::default();
         let (tx, rx) = bounded(options.queue_capacity.max(1));
         let writer_loop = writer::WriterLoop {
-            writer,
+            index: index.clone(),
+            writer_threads: options.writer_threads.max(1),
+            writer_memory_bytes: options.writer_memory_bytes,
+            writer: Some(writer),
+            pending: Vec::new(),
+            retry: None,
             reader: reader.clone(),
             fields: fields.clone(),
             policy: options.commit.clone(),
@@ -179,6 +195,12 @@ impl Indexer {
     /// Commit and indexing counters.
     pub fn metrics(&self) -> &IndexMetrics {
         &self.metrics
+    }
+
+    /// Why the index cannot commit right now (e.g. the disk is full), or `None` when it can. The
+    /// indexing thread keeps what it could not commit and retries on its own.
+    pub fn failure(&self) -> Option<String> {
+        self.metrics.get().failing.lock().clone()
     }
 
     /// A searcher on the latest commit.

@@ -214,6 +214,42 @@ impl Sandbox {
     }
 }
 
+/// Runs `earshot serve` on `data_dir` expecting it to refuse to start; returns its exit status, stdout
+/// and stderr. Fails the test if it is still running after [`SERVING_DEADLINE`].
+pub async fn serve_refused(data_dir: &Path, extra: &[&str]) -> (std::process::ExitStatus, String, String) {
+    let run = Command::new(earshot_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--no-classifier", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("EARSHOT_LOG", "warn")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SERVING_DEADLINE, run).await.expect("earshot serve should have exited").expect("run");
+    (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `GET` over plain HTTP/1.1 (the metrics listener); returns the body.
+pub async fn scrape(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect metrics");
+    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).expect("body")
+}
+
+/// The value of the sample `series` (name and labels exactly as exported), 0 when absent.
+pub fn metric_value(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .map_or(0.0, |v| v.trim().parse().expect("number"))
+}
+
 /// Now, in Unix seconds.
 pub fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)

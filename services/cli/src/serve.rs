@@ -68,8 +68,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         redis: redis_config(&args.redis)?,
         rate_limit: (args.rate_limit_per_sec > 0.0)
             .then(|| RateLimit { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst.max(1) }),
+        max_backlog: args.max_backlog.max(1),
+        wal_salvage: args.wal_salvage,
         ..Config::default()
     };
+    // Before anything listens: a second server on the same data must fail here, naming the folder.
+    let _lock = earshot_server::lock_data_dir(&config.data_dir)?;
     // Metrics first, so that its line precedes the one scripts wait for.
     if let Some(addr) = args.guard.metrics_addr()? {
         let metrics = TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;

@@ -10,7 +10,7 @@
 //! Handlers add what only they know (query text, topic, result count) through an [`AuditNote`] the layer
 //! puts into the request's extensions.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,11 +69,12 @@ impl AuditNote {
         f(&mut self.0.lock());
     }
 
-    /// Records the query and topic of a call (empty strings are left out).
+    /// Records the query and topic of a call (empty strings are left out). A long query is kept as a
+    /// bounded prefix plus its length and digest: the trail must say what was asked, not copy megabytes.
     pub fn query(&self, query: &str, topic: &str) {
         self.set(|d| {
-            d.query = (!query.is_empty()).then(|| query.to_owned());
-            d.topic = (!topic.is_empty()).then(|| topic.to_owned());
+            d.query = (!query.is_empty()).then(|| earshot_indexer::query::query_digest(query));
+            d.topic = (!topic.is_empty()).then(|| earshot_indexer::query::query_digest(topic));
         });
     }
 
@@ -127,7 +128,7 @@ impl AuditLog {
     /// Opens (creating the folder) the trail.
     pub fn open(options: AuditOptions) -> std::io::Result<AuditLog> {
         std::fs::create_dir_all(&options.dir)?;
-        let file = OpenOptions::new().create(true).append(true).open(options.dir.join("audit.jsonl"))?;
+        let file = crate::files::open_append(&options.dir.join("audit.jsonl"))?;
         let len = file.metadata()?.len();
         Ok(AuditLog { options, current: Mutex::new(Current { file: Some(file), len }) })
     }
@@ -151,7 +152,7 @@ impl AuditLog {
             }
         }
         std::fs::rename(self.path(), self.rotated(1))?;
-        current.file = Some(OpenOptions::new().create(true).append(true).open(self.path())?);
+        current.file = Some(crate::files::open_append(&self.path())?);
         current.len = 0;
         Ok(())
     }

@@ -22,12 +22,23 @@ pub enum IngestError {
     /// The write-ahead log queue is full; retry shortly.
     #[error("ingest queue is full, retry shortly")]
     Overloaded,
+    /// Indexing and labelling are too far behind what was acknowledged; retry shortly.
+    #[error("indexing is {behind} mentions behind what was acknowledged (the limit is {limit}); retry shortly")]
+    Backlogged {
+        /// Mentions acknowledged but not yet searchable.
+        behind: u64,
+        /// The bound (`--max-backlog`).
+        limit: u64,
+    },
     /// The tenant of the call is not valid.
     #[error("invalid tenant: {0}")]
     InvalidTenant(String),
     /// The log cannot take writes (I/O failure or shutting down).
     #[error("ingest unavailable: {0}")]
     Unavailable(String),
+    /// The request stream itself failed (a message could not be read); its status as received.
+    #[error("{}", .0.message())]
+    Stream(Status),
 }
 
 /// A caller went over its rate limit.
@@ -153,11 +164,32 @@ impl From<IngestError> for Status {
     fn from(e: IngestError) -> Status {
         match e {
             IngestError::BatchTooLarge { .. } => retry_free_exhausted(e.to_string()),
-            IngestError::Overloaded => retry_later(Code::ResourceExhausted, e.to_string()),
+            IngestError::Overloaded | IngestError::Backlogged { .. } => {
+                retry_later(Code::ResourceExhausted, e.to_string())
+            }
             IngestError::InvalidTenant(reason) => invalid("tenant", &reason),
             IngestError::Unavailable(_) => retry_later(Code::Unavailable, e.to_string()),
+            IngestError::Stream(status) => decode_status(status),
         }
     }
+}
+
+/// `UNAVAILABLE` with a retry hint for reads while the index is still replaying the log after a start:
+/// a partial answer with `OK` would be a wrong answer.
+pub fn not_ready() -> Status {
+    retry_later(
+        Code::Unavailable,
+        "the index is still replaying the write-ahead log after a restart; retry shortly".into(),
+    )
+}
+
+/// A status from reading a request: a message that does not decode is the caller's mistake
+/// (`INVALID_ARGUMENT`), not an internal error as tonic's codec reports it.
+pub fn decode_status(status: Status) -> Status {
+    if status.code() == Code::Internal && status.message().starts_with("failed to decode") {
+        return Status::invalid_argument(format!("the request is not a valid protobuf message: {}", status.message()));
+    }
+    status
 }
 
 fn retry_free_exhausted(message: String) -> Status {

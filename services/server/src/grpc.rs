@@ -13,11 +13,14 @@ use earshot_proto::v1::{
     ValidateRequest, ValidateResponse, CountResponse, IngestRequest, IngestResponse, IngestResult, IngestStatus, SearchRequest,
     SearchResponse,
 };
+use earshot_indexer::query::query_digest;
 use futures::{Stream, StreamExt};
+use tokio::sync::oneshot;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::audit::AuditNote;
 use crate::classify::ClassifyDomain;
+use crate::error::IngestError;
 use crate::ingest::Ingestor;
 use crate::search::SearchDomain;
 use crate::topics::TopicStore;
@@ -77,13 +80,37 @@ impl IngestService for IngestApi {
         let tenant = tenant_of(&request);
         let ingestor = self.0.clone();
         let stream = request.into_inner();
+        // Batches are stored in the order they were sent, and none after one that failed: the stream ends
+        // with that failure, so anything stored after it would be stored but never acknowledged. Each
+        // batch waits until the one before it is durable (or has failed); waiting until searchable still
+        // overlaps, and group commit still shares fsyncs with other streams.
+        let mut previous: Option<oneshot::Receiver<bool>> = None;
         let out = stream
             .map(move |item| {
                 let ingestor = ingestor.clone();
                 let tenant = tenant.clone();
+                let (stored_tx, stored_rx) = oneshot::channel();
+                let before = previous.replace(stored_rx);
                 async move {
-                    let req = item?;
-                    let outcome = ingestor.ingest(&tenant, req.mentions, req.wait_searchable, true).await?;
+                    if let Some(before) = before {
+                        if !before.await.unwrap_or(false) {
+                            let _ = stored_tx.send(false);
+                            return Err(Status::aborted("an earlier batch of this stream failed; this one was not stored"));
+                        }
+                    }
+                    let stored = match item {
+                        Ok(req) => ingestor.store(&tenant, req.mentions, true).await.map(|s| (s, req.wait_searchable)),
+                        Err(status) => Err(IngestError::Stream(status)),
+                    };
+                    let (stored, wait_searchable) = match stored {
+                        Ok(ok) => ok,
+                        Err(e) => {
+                            let _ = stored_tx.send(false);
+                            return Err(e.into());
+                        }
+                    };
+                    let _ = stored_tx.send(true);
+                    let outcome = ingestor.finish(stored, wait_searchable).await;
                     Ok(response_of(outcome.results, outcome.searchable))
                 }
             })
@@ -97,7 +124,7 @@ pub struct SearchApi(pub Arc<SearchDomain>);
 
 #[tonic::async_trait]
 impl SearchService for SearchApi {
-    #[tracing::instrument(skip_all, fields(query = %request.get_ref().query))]
+    #[tracing::instrument(skip_all, fields(query = %query_digest(&request.get_ref().query)))]
     async fn search(&self, request: Request<SearchRequest>) -> Result<Response<SearchResponse>, Status> {
         let tenant = tenant_of(&request);
         let audit = AuditNote::of(&request);
@@ -107,7 +134,7 @@ impl SearchService for SearchApi {
         Ok(Response::new(response))
     }
 
-    #[tracing::instrument(skip_all, fields(query = %request.get_ref().query))]
+    #[tracing::instrument(skip_all, fields(query = %query_digest(&request.get_ref().query)))]
     async fn count(&self, request: Request<CountRequest>) -> Result<Response<CountResponse>, Status> {
         let tenant = tenant_of(&request);
         let audit = AuditNote::of(&request);

@@ -50,10 +50,31 @@ impl SeenKeys {
 pub struct IngestOutcome {
     /// One result per mention, in request order.
     pub results: Vec<IngestResult>,
-    /// Log position of the last accepted mention.
-    pub last_position: Option<u64>,
     /// Whether the accepted mentions were searchable on return (only checked with `wait_searchable`).
     pub searchable: bool,
+}
+
+/// A batch stored by [`Ingestor::store`], not yet reported.
+#[derive(Debug)]
+pub struct Stored {
+    /// One result per mention, in request order.
+    pub results: Vec<IngestResult>,
+    /// Where the accepted mentions went.
+    pub receipt: Receipt,
+}
+
+/// An id as echoed back in a result: ids over the accepted length are rejected, and the echo must not
+/// carry an unbounded input back (clients cap the size of what they read).
+fn bounded_id(id: &str) -> String {
+    const MAX_ECHO: usize = 300;
+    if id.len() <= MAX_ECHO {
+        return id.to_owned();
+    }
+    let mut end = MAX_ECHO;
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &id[..end])
 }
 
 /// The ingest domain service.
@@ -90,6 +111,18 @@ impl Ingestor {
         wait_searchable: bool,
         retry_when_busy: bool,
     ) -> Result<IngestOutcome, IngestError> {
+        let stored = self.store(tenant, mentions, retry_when_busy).await?;
+        Ok(self.finish(stored, wait_searchable).await)
+    }
+
+    /// The first half of [`Ingestor::ingest`]: validates and stores the batch; on success every accepted
+    /// mention is durable, on error nothing of the batch is stored.
+    pub async fn store(
+        &self,
+        tenant: &str,
+        mentions: Vec<Mention>,
+        retry_when_busy: bool,
+    ) -> Result<Stored, IngestError> {
         validate_tenant(tenant).map_err(IngestError::InvalidTenant)?;
         if mentions.len() > self.max_batch {
             return Err(IngestError::BatchTooLarge { size: mentions.len(), max: self.max_batch });
@@ -100,7 +133,7 @@ impl Ingestor {
         let mut valid = Vec::new();
         let mut valid_results = Vec::new();
         for (index, mut mention) in mentions.into_iter().enumerate() {
-            let mut result = IngestResult { index: index as u32, id: mention.id.clone(), ..Default::default() };
+            let mut result = IngestResult { index: index as u32, id: bounded_id(&mention.id), ..Default::default() };
             match validate_mention(&mut mention, tenant) {
                 Err(rejection) => {
                     result.status = IngestStatus::Rejected as i32;
@@ -120,18 +153,20 @@ impl Ingestor {
         }
         let appended = self.queue.append(valid, retry_when_busy).await.map_err(|e| match e {
             QueueError::Busy => IngestError::Overloaded,
+            QueueError::Backlog { behind, limit } => IngestError::Backlogged { behind, limit },
             QueueError::Unavailable(why) => IngestError::Unavailable(why),
         })?;
         for (slot, fresh) in valid_results.into_iter().zip(appended.fresh) {
             results[slot].status =
                 if fresh { IngestStatus::Accepted as i32 } else { IngestStatus::Duplicate as i32 };
         }
-        let searchable = wait_searchable
-            && self.queue.wait_searchable(&appended.receipt, WAIT_SEARCHABLE_LIMIT).await;
-        let last_position = match appended.receipt {
-            Receipt::LogPosition(p) => Some(p),
-            _ => None,
-        };
-        Ok(IngestOutcome { results, last_position, searchable })
+        Ok(Stored { results, receipt: appended.receipt })
+    }
+
+    /// The second half of [`Ingestor::ingest`]: waits (when asked) until the stored batch is searchable.
+    pub async fn finish(&self, stored: Stored, wait_searchable: bool) -> IngestOutcome {
+        let Stored { results, receipt } = stored;
+        let searchable = wait_searchable && self.queue.wait_searchable(&receipt, WAIT_SEARCHABLE_LIMIT).await;
+        IngestOutcome { results, searchable }
     }
 }

@@ -29,10 +29,12 @@ pub mod cache;
 pub mod classify;
 pub mod cluster;
 pub mod error;
+pub mod files;
 pub mod governance;
 pub mod grpc;
 pub mod grpc_insights;
 pub mod guard;
+pub mod health;
 pub mod ingest;
 pub mod insights;
 pub mod metrics;
@@ -40,6 +42,7 @@ pub mod pipeline;
 pub mod redact;
 pub mod queue;
 pub mod ratelimit;
+pub mod ready;
 pub mod search;
 pub mod topics;
 pub mod validate;
@@ -92,6 +95,12 @@ pub struct Config {
     pub rate_limit: Option<ratelimit::RateLimit>,
     /// How often alert rules are evaluated.
     pub alert_interval: Duration,
+    /// Most mentions acknowledged but not yet searchable before ingest answers `RESOURCE_EXHAUSTED`
+    /// (streams wait instead); keeps acknowledgements from running minutes ahead of search.
+    pub max_backlog: u64,
+    /// Open a damaged write-ahead log by salvaging every readable record into a new log (the damaged
+    /// files are moved aside); without it a damaged log refuses to start.
+    pub wal_salvage: bool,
 }
 
 /// Where the sentiment model is and how to run it.
@@ -134,6 +143,8 @@ impl Default for Config {
             redis: None,
             rate_limit: None,
             alert_interval: Duration::from_secs(60),
+            max_backlog: 20_000,
+            wal_salvage: false,
         }
     }
 }
@@ -164,6 +175,30 @@ pub enum ServerError {
     Setup(String),
 }
 
+/// Takes the data folder for this process: an exclusive lock on `<data_dir>/earshot.lock`, held until
+/// the returned file is dropped. A second server on the same folder fails at once with the path in the
+/// message, before it listens (Tantivy's own lock would only refuse later, naming no path).
+pub fn lock_data_dir(data_dir: &std::path::Path) -> Result<std::fs::File, ServerError> {
+    let setup = |what: &str, e: std::io::Error| ServerError::Setup(format!("{what} {}: {e}", data_dir.display()));
+    std::fs::create_dir_all(data_dir).map_err(|e| setup("cannot create the data folder", e))?;
+    let path = data_dir.join("earshot.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| setup("cannot open the lock file in", e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::Setup(format!(
+            "the data folder {} is in use by another earshot process (lock {}); stop it or choose another --data-dir",
+            data_dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(setup("cannot lock the data folder", e)),
+    }
+}
+
 /// The storage side of a server: index, log and dedupe keys, opened and replayed.
 pub struct Storage {
     /// The index.
@@ -176,8 +211,14 @@ pub struct Storage {
     pub committed: watch::Receiver<Option<u64>>,
     /// Position of the last record replayed from the log on open.
     pub replayed_upto: Option<u64>,
+    /// Position of the first record replayed from the log on open.
+    pub replayed_from: Option<u64>,
     /// Mentions the log held that the index did not, sent through labelling and indexing on open.
     pub recovered: usize,
+}
+
+fn wal_options(config: &Config) -> WalOptions {
+    WalOptions { salvage: config.wal_salvage, ..WalOptions::default() }
 }
 
 impl Storage {
@@ -209,11 +250,12 @@ impl Storage {
         let indexed = seen.len();
         let stage = pipeline::spawn_stage(classifier, indexer.sender());
         let (wal, replay) =
-            Wal::open(&config.data_dir.join("wal"), WalOptions::default(), pipeline::log_sink(stage.clone()))?;
+            Wal::open(&config.data_dir.join("wal"), wal_options(config), pipeline::log_sink(stage.clone()))?;
         let wal = Arc::new(wal);
         let _ = wal_slot.set(wal.clone());
         let replayed = replay.records.len();
         let last_position = replay.records.last().map(|(p, _)| *p);
+        let first_position = replay.records.first().map(|(p, _)| *p);
         let mentions: Vec<_> = pipeline::decode_records(governance::records::drop_deleted(replay.records))
             .into_iter()
             .filter(|(_, m)| seen.insert(key_hash(&mention_key(&m.tenant, &m.id))))
@@ -223,8 +265,24 @@ impl Storage {
         if stage.send(pipeline::StageBatch { mentions, last_position }).is_err() {
             return Err(ServerError::Join("labelling stage did not start".into()));
         }
+        if let Some(s) = &replay.salvaged {
+            tracing::warn!(
+                kept = s.records_kept,
+                skipped_bytes = s.bytes_skipped,
+                aside = %s.aside_dir.display(),
+                "started on a salvaged write-ahead log: what was readable is kept, the damaged files are aside"
+            );
+        }
         info!(indexed, replayed, recovered, torn_bytes = replay.torn_bytes, "storage opened");
-        Ok(Storage { indexer, wal, seen, committed, replayed_upto: last_position, recovered })
+        Ok(Storage {
+            indexer,
+            wal,
+            seen,
+            committed,
+            replayed_upto: last_position,
+            replayed_from: first_position,
+            recovered,
+        })
     }
 
     /// Writes what is queued, commits the index and stops the log. Blocking.
@@ -307,12 +365,18 @@ pub async fn run(
     let max = config.max_message_bytes;
     let queue: Option<Arc<dyn queue::IngestQueue>> = match (&cluster, &storage) {
         (Some(c), _) => roles.gateway.then(|| Arc::new(c.queue(ingest::WAIT_SEARCHABLE_LIMIT)) as _),
-        (None, Some(s)) => Some(Arc::new(queue::LocalQueue::new(
-            s.wal.clone(),
-            s.seen.clone(),
-            s.committed.clone(),
-            ingest::WAIT_SEARCHABLE_LIMIT,
-        ))),
+        (None, Some(s)) => {
+            let replayed = s.replayed_from.zip(s.replayed_upto);
+            let backlog = Arc::new(queue::Backlog::new(config.max_backlog, s.committed.clone(), replayed));
+            metrics::watch_backlog(backlog.clone());
+            Some(Arc::new(queue::LocalQueue::new(
+                s.wal.clone(),
+                s.seen.clone(),
+                s.committed.clone(),
+                ingest::WAIT_SEARCHABLE_LIMIT,
+                backlog,
+            )))
+        }
         (None, None) => None,
     };
     let guard = guard::Guard::setup(&config, storage.as_deref())?;
@@ -374,15 +438,17 @@ pub async fn run(
                 }
             }))
         }
-        (None, Some(_)) => {
-            health.set_serving::<IngestServiceServer<grpc::IngestApi>>().await;
-            None
-        }
+        (None, Some(_)) => storage
+            .as_ref()
+            .map(|s| health::watch_storage(s.clone(), config.data_dir.join("wal"), health.clone())),
         _ => None,
     };
+    // Reads answer UNAVAILABLE until the index holds everything the log replayed (see `ready`).
+    let (ready_tx, ready_rx) = watch::channel(false);
     // With Redis, search is SERVING only on the replica holding the index owner lease.
     let owner_health = match (search_service.is_some(), cluster.as_ref().and_then(|c| c.index_owner())) {
         (true, Some(mut owner)) => {
+            ready_tx.send_replace(true);
             let health = health.clone();
             Some(tokio::spawn(async move {
                 loop {
@@ -410,10 +476,14 @@ pub async fn run(
                         return;
                     }
                 }
+                ready_tx.send_replace(true);
                 health.set_serving::<SearchServiceServer<grpc::SearchApi>>().await;
             }))
         }
-        (false, _) => None,
+        (false, _) => {
+            ready_tx.send_replace(true);
+            None
+        }
     };
     info!(addr = ?listener.local_addr().ok(), "serving");
 
@@ -440,6 +510,7 @@ pub async fn run(
     let served = guard::Guard::server_builder(&config)?
         .layer(guard.layer.clone())
         .layer(ratelimit::RateLimitLayer::new(limiter).with_identity(auth::rate_limit_identity()))
+        .layer(ready::ReadyLayer::new(ready_rx))
         .add_service(health_service)
         .add_service(reflection)
         .add_optional_service(ingest_service)

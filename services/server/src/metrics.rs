@@ -197,6 +197,35 @@ impl Metrics {
     }
 }
 
+/// The `method` label of a call to `path`: the path itself when it names an RPC this server's contract
+/// declares (earshot's services, health, reflection), `unknown` otherwise. Label values must come from
+/// a closed set: a label per made-up path would let anyone grow the scrape (and the process) without
+/// bound.
+pub fn method_label(path: &str) -> &str {
+    static KNOWN: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        let mut known = std::collections::HashSet::new();
+        for set in [earshot_proto::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET] {
+            let Ok(set) = <prost_types::FileDescriptorSet as prost::Message>::decode(set) else { continue };
+            for file in set.file {
+                let package = file.package.unwrap_or_default();
+                for service in file.service {
+                    let service_name = service.name.unwrap_or_default();
+                    for method in service.method {
+                        known.insert(format!("/{package}.{service_name}/{}", method.name.unwrap_or_default()));
+                    }
+                }
+            }
+        }
+        known
+    });
+    if known.contains(path) {
+        path
+    } else {
+        "unknown"
+    }
+}
+
 /// The process-wide metrics.
 pub fn global() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -228,12 +257,37 @@ pub fn watch_indexer(indexer: Arc<earshot_indexer::Indexer>) {
         kind: MetricType::Counter,
         read: Box::new(move || Duration::from_micros(i.metrics().get().commit_micros.load(Relaxed)).as_secs_f64()),
     });
+    let i = indexer.clone();
+    m.add_source(Source {
+        name: "earshot_index_commit_failures",
+        help: "Index commits that failed (e.g. a full disk) and were retried; nothing is dropped",
+        kind: MetricType::Counter,
+        read: Box::new(move || i.metrics().get().commit_failures.load(Relaxed) as f64),
+    });
     let sender = indexer.sender();
     m.add_source(Source {
         name: "earshot_index_queue_depth",
         help: "Batches waiting for the indexing thread",
         kind: MetricType::Gauge,
         read: Box::new(move || sender.len() as f64),
+    });
+}
+
+/// Exports how far indexing runs behind acknowledged ingest, and the bound that turns ingest away.
+pub fn watch_backlog(backlog: Arc<crate::queue::Backlog>) {
+    let m = global();
+    let b = backlog.clone();
+    m.add_source(Source {
+        name: "earshot_ingest_backlog",
+        help: "Mentions acknowledged but not yet committed to the index (labelling included)",
+        kind: MetricType::Gauge,
+        read: Box::new(move || b.behind() as f64),
+    });
+    m.add_source(Source {
+        name: "earshot_ingest_backlog_limit",
+        help: "Backlog above which ingest answers RESOURCE_EXHAUSTED (--max-backlog)",
+        kind: MetricType::Gauge,
+        read: Box::new(move || backlog.limit() as f64),
     });
 }
 
@@ -266,5 +320,13 @@ mod tests {
         assert!(text.contains("earshot_redis_errors_total{kind=\"xadd\"} 1"), "{text}");
         assert!(text.contains("earshot_test_depth 7"), "{text}");
         assert!(text.contains("earshot_ingest_batch_size_count 1"), "{text}");
+    }
+
+    #[test]
+    fn method_labels_come_from_the_contract() {
+        assert_eq!(method_label("/earshot.v1.SearchService/Search"), "/earshot.v1.SearchService/Search");
+        assert_eq!(method_label("/grpc.health.v1.Health/Check"), "/grpc.health.v1.Health/Check");
+        assert_eq!(method_label("/earshot.v1.SearchService/Nope"), "unknown");
+        assert_eq!(method_label("/x/y"), "unknown");
     }
 }

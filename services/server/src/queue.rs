@@ -9,6 +9,7 @@
 //! Both promise the same thing: `append` returns only once every fresh mention is durable, and a
 //! mention reported as a duplicate was stored by an earlier call.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,14 @@ pub enum QueueError {
     /// The queue is full (back-pressure); retry shortly.
     #[error("ingest queue is full")]
     Busy,
+    /// Indexing is more than the bound behind what was acknowledged (back-pressure); retry shortly.
+    #[error("indexing is {behind} mentions behind (limit {limit})")]
+    Backlog {
+        /// Acknowledged but not yet committed to the index.
+        behind: u64,
+        /// The bound.
+        limit: u64,
+    },
     /// The queue cannot take writes now (I/O failure, Redis unreachable, shutting down).
     #[error("{0}")]
     Unavailable(String),
@@ -67,8 +76,74 @@ pub struct LocalQueue {
     wal: Arc<Wal>,
     seen: Arc<SeenKeys>,
     committed: watch::Receiver<Option<u64>>,
-    /// How long a stream waits out a full log queue.
+    /// How long a stream waits out a full log queue or a backlog over the bound.
     busy_wait: Duration,
+    backlog: Arc<Backlog>,
+}
+
+/// How far indexing (labelling included) runs behind what the log acknowledged, and its bound.
+///
+/// Positions are dense in the log, so the distance between the last acknowledged position and the
+/// last committed one counts the records in between. Before the first commit of this process the
+/// base is the position just before the first one this process saw (replayed or appended).
+pub struct Backlog {
+    limit: u64,
+    /// Last position acknowledged, plus one (0: none yet).
+    acknowledged: AtomicU64,
+    /// First position this process saw (u64::MAX: none yet).
+    base: AtomicU64,
+    committed: watch::Receiver<Option<u64>>,
+}
+
+impl Backlog {
+    /// A bound of `limit` records; `replayed` is the range of positions replayed on start, if any.
+    pub fn new(limit: u64, committed: watch::Receiver<Option<u64>>, replayed: Option<(u64, u64)>) -> Backlog {
+        let (base, acknowledged) = replayed.map_or((u64::MAX, 0), |(first, last)| (first, last + 1));
+        Backlog { limit, acknowledged: AtomicU64::new(acknowledged), base: AtomicU64::new(base), committed }
+    }
+
+    /// The bound.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Records acknowledged and not yet committed to the index.
+    pub fn behind(&self) -> u64 {
+        self.behind_of(*self.committed.borrow())
+    }
+
+    fn behind_of(&self, committed: Option<u64>) -> u64 {
+        let acknowledged = self.acknowledged.load(Ordering::Acquire);
+        if acknowledged == 0 {
+            return 0;
+        }
+        let done = match committed {
+            Some(c) => c + 1,
+            None => self.base.load(Ordering::Acquire).min(acknowledged),
+        };
+        acknowledged.saturating_sub(done)
+    }
+
+    fn acknowledge(&self, first: u64, last: u64) {
+        let _ = self.base.fetch_min(first, Ordering::AcqRel);
+        self.acknowledged.fetch_max(last + 1, Ordering::AcqRel);
+    }
+
+    /// Waits at most `patience` for the backlog to fall under the bound; the error says how far behind.
+    async fn admit(&self, patience: Option<Duration>) -> Result<(), QueueError> {
+        let behind = self.behind();
+        if behind <= self.limit {
+            return Ok(());
+        }
+        if let Some(patience) = patience {
+            let mut committed = self.committed.clone();
+            let under = committed.wait_for(|c| self.behind_of(*c) <= self.limit);
+            if tokio::time::timeout(patience, under).await.is_ok_and(|r| r.is_ok()) {
+                return Ok(());
+            }
+        }
+        Err(QueueError::Backlog { behind: self.behind(), limit: self.limit })
+    }
 }
 
 impl LocalQueue {
@@ -78,14 +153,16 @@ impl LocalQueue {
         seen: Arc<SeenKeys>,
         committed: watch::Receiver<Option<u64>>,
         busy_wait: Duration,
+        backlog: Arc<Backlog>,
     ) -> Self {
-        LocalQueue { wal, seen, committed, busy_wait }
+        LocalQueue { wal, seen, committed, busy_wait, backlog }
     }
 }
 
 #[tonic::async_trait]
 impl IngestQueue for LocalQueue {
     async fn append(&self, mentions: Vec<Mention>, retry_when_busy: bool) -> Result<Appended, QueueError> {
+        self.backlog.admit(retry_when_busy.then_some(self.busy_wait)).await?;
         let mut fresh = Vec::with_capacity(mentions.len());
         let mut records = Vec::new();
         let mut hashes = Vec::new();
@@ -98,9 +175,13 @@ impl IngestQueue for LocalQueue {
             }
             fresh.push(new);
         }
+        let count = records.len() as u64;
         let appended = self.wal.append_waiting(records, retry_when_busy.then_some(self.busy_wait)).await;
         match appended {
             Ok(position) => {
+                if let Some(last) = position {
+                    self.backlog.acknowledge(last + 1 - count, last);
+                }
                 Ok(Appended { fresh, receipt: position.map_or(Receipt::Nothing, Receipt::LogPosition) })
             }
             Err(e) => {

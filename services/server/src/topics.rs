@@ -111,18 +111,7 @@ impl TopicStore {
     fn persist(&self, data: &TopicFile) -> Result<(), TopicError> {
         let err = |e: std::io::Error| TopicError::Storage(format!("{}: {e}", self.path.display()));
         let bytes = serde_json::to_vec_pretty(data).map_err(|e| TopicError::Storage(e.to_string()))?;
-        let tmp = self.path.with_extension("json.tmp");
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(err)?;
-            f.write_all(&bytes).map_err(err)?;
-            f.sync_all().map_err(err)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(err)?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
-        }
-        Ok(())
+        crate::files::write_atomic(&self.path, &bytes).map_err(err)
     }
 
     /// The tenant's topics as a resolver.

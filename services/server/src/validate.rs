@@ -55,14 +55,43 @@ fn check_id(field: &'static str, id: &str, required: bool) -> Result<(), Rejecti
     Ok(())
 }
 
-/// ISO 639-1/639-3 code with an optional region or script subtag ("en", "pt-BR", "zh-Hant").
+/// An assigned ISO 639-1 or 639-3 code, with an optional region (an assigned ISO 3166-1 code, or a UN
+/// M.49 area of three digits) or script subtag: "en", "pt-BR", "zh-Hant", "es-419". "und" (ISO 639-2's
+/// undetermined) is accepted too.
 fn is_language_code(code: &str) -> bool {
+    if code.len() > 16 {
+        return false;
+    }
     let mut parts = code.split(['-', '_']);
     let Some(primary) = parts.next() else { return false };
-    let primary_ok = (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    let primary = primary.to_ascii_lowercase();
+    let primary_ok = match primary.len() {
+        2 => isolang::Language::from_639_1(&primary).is_some(),
+        3 => primary == "und" || isolang::Language::from_639_3(&primary).is_some(),
+        _ => false,
+    };
     primary_ok
-        && code.len() <= 16
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && parts.all(|p| match p.len() {
+            2 => is_country_code(p),
+            3 => p.bytes().all(|b| b.is_ascii_digit()),
+            4..=8 => p.bytes().all(|b| b.is_ascii_alphanumeric()),
+            _ => false,
+        })
+}
+
+/// A value quoted in a rejection, cut to a few dozen characters: reasons must not echo unbounded input.
+fn quoted(value: &str) -> String {
+    const MAX_CHARS: usize = 24;
+    if value.chars().count() <= MAX_CHARS {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(MAX_CHARS).collect();
+    format!("{head:?}… ({} bytes)", value.len())
+}
+
+/// An assigned ISO 3166-1 alpha-2 code, any case ("DE", "de").
+fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && isocountry::CountryCode::for_alpha2_caseless(code).is_ok()
 }
 
 /// Checks a mention as sent by a client of `tenant`; on success the mention is normalised in place
@@ -106,12 +135,10 @@ pub fn validate_mention(mention: &mut Mention, tenant: &str) -> Result<(), Rejec
         }
     }
     if !mention.language.is_empty() && !is_language_code(&mention.language) {
-        return Err(reject("language", format!("{:?} is not an ISO 639 language code", mention.language)));
+        return Err(reject("language", format!("{} is not an assigned ISO 639 language code", quoted(&mention.language))));
     }
-    if !mention.country.is_empty()
-        && !(mention.country.len() == 2 && mention.country.bytes().all(|b| b.is_ascii_alphabetic()))
-    {
-        return Err(reject("country", format!("{:?} is not an ISO 3166-1 alpha-2 code", mention.country)));
+    if !mention.country.is_empty() && !is_country_code(&mention.country) {
+        return Err(reject("country", format!("{} is not an assigned ISO 3166-1 alpha-2 code", quoted(&mention.country))));
     }
     if let Some(author) = &mention.author {
         check_id("author.id", &author.id, false)?;
@@ -158,6 +185,10 @@ mod tests {
         validate_mention(&mut m, "acme").err().map(|r| r.field)
     }
 
+    fn field_reason(mut m: Mention) -> String {
+        validate_mention(&mut m, "acme").err().map(|r| r.reason).unwrap_or_default()
+    }
+
     #[test]
     fn good_mention_is_normalised() {
         let mut m = good();
@@ -184,11 +215,26 @@ mod tests {
     }
 
     #[test]
+    fn country_codes_must_be_assigned() {
+        assert!(is_country_code("DE") && is_country_code("it"));
+        assert!(!is_country_code("ZZ") && !is_country_code("XX") && !is_country_code("DEU"));
+    }
+
+    #[test]
+    fn rejections_do_not_echo_unbounded_input() {
+        let long = "x".repeat(100_000);
+        let reason = field_reason(Mention { language: long.clone(), ..good() });
+        assert!(reason.len() < 100, "{reason}");
+        let reason = field_reason(Mention { country: long, ..good() });
+        assert!(reason.len() < 100, "{reason}");
+    }
+
+    #[test]
     fn language_codes() {
-        for ok in ["en", "pt-BR", "zh-Hant", "fil"] {
+        for ok in ["en", "pt-BR", "zh-Hant", "fil", "es-419", "und", "de-de", "DE"] {
             assert!(is_language_code(ok), "{ok}");
         }
-        for bad in ["e", "english", "en-", "12", ""] {
+        for bad in ["e", "english", "en-", "12", "", "zz", "en-ZZ", "qqq"] {
             assert!(!is_language_code(bad), "{bad}");
         }
     }

@@ -12,7 +12,6 @@
 //! every [`RELOAD_EVERY`], so a revocation applies to the next call without a restart.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -198,18 +197,7 @@ impl KeyStore {
 
     fn persist(&self, file: &KeyFile) -> Result<(), KeyStoreError> {
         let bytes = serde_json::to_vec_pretty(file).map_err(|e| self.storage_error(e))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            if let Some(dir) = self.path.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
-            }
-            Ok(())
-        };
-        write().map_err(|e| self.storage_error(e))
+        crate::files::write_atomic(&self.path, &bytes).map_err(|e| self.storage_error(e))
     }
 
     /// Loads, changes and saves the file under the lock. Blocking.

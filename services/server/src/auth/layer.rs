@@ -96,8 +96,13 @@ impl Gate {
         let elapsed = started.elapsed();
         let code_name = format!("{code:?}");
         let m = metrics::global();
-        m.rpc_requests.get_or_create(&RpcLabels { method: method.to_owned(), code: code_name.clone() }).inc();
-        m.rpc_seconds.get_or_create(&MethodLabels { method: method.to_owned() }).observe(elapsed.as_secs_f64());
+        // Anyone can make up a path, authenticated or not, and each label value is a series kept for
+        // the life of the process: only methods of the contract are labelled by name.
+        let label = metrics::method_label(method);
+        m.rpc_requests.get_or_create(&RpcLabels { method: label.to_owned(), code: code_name.clone() }).inc();
+        m.rpc_seconds.get_or_create(&MethodLabels { method: label.to_owned() }).observe(elapsed.as_secs_f64());
+        // The audit trail keeps what was called, but never more of a path than a real method needs.
+        let method = bounded(method, 128);
         if let Some(audit) = &self.audit {
             audit.write(&AuditRecord {
                 ts_ms: now_ms(),
@@ -110,6 +115,18 @@ impl Gate {
             });
         }
     }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary.
+fn bounded(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -155,8 +172,19 @@ where
         let span = tracing::info_span!("rpc", method = %path, tenant = %identity.tenant, key_id = %identity.key_id);
         Box::pin(
             async move {
-                let response = inner.call(request).await?;
-                let code = response.headers().get("grpc-status").map_or(Code::Ok, |v| Code::from_bytes(v.as_bytes()));
+                let mut response = inner.call(request).await?;
+                let mut code = response.headers().get("grpc-status").map_or(Code::Ok, |v| Code::from_bytes(v.as_bytes()));
+                // tonic's codec reports a request that is not valid protobuf as INTERNAL before any
+                // handler runs; it is the caller's mistake.
+                if code == Code::Internal {
+                    if let Some(status) = Status::from_header_map(response.headers()) {
+                        let status = crate::error::decode_status(status);
+                        if status.code() != Code::Internal {
+                            code = status.code();
+                            response = status.into_http();
+                        }
+                    }
+                }
                 gate.finish(&path, Some(&identity), code, started, note.take());
                 Ok(response)
             }

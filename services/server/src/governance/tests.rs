@@ -136,6 +136,7 @@ async fn erasure_reaches_unindexed_mentions_and_tells_the_hooks() {
         storage.seen.clone(),
         storage.committed.clone(),
         crate::ingest::WAIT_SEARCHABLE_LIMIT,
+        Arc::new(crate::queue::Backlog::new(u64::MAX, storage.committed.clone(), None)),
     );
     let ingestor = Ingestor::new(Arc::new(queue), 100);
     let now = crate::audit::now_ms() as i64 / 1000 - 60;

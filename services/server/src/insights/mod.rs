@@ -91,20 +91,9 @@ pub fn seconds(field: &str, t: Option<&prost_types::Timestamp>) -> Result<i64, I
 
 /// Writes `data` as JSON to `path` atomically (temp file, fsync, rename, fsync of the folder).
 pub(crate) fn persist_json<T: serde::Serialize>(path: &Path, data: &T) -> Result<(), InsightsError> {
-    use std::io::Write;
     let err = |e: std::io::Error| InsightsError::Storage(format!("{}: {e}", path.display()));
     let bytes = serde_json::to_vec_pretty(data).map_err(|e| InsightsError::Storage(e.to_string()))?;
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(&bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, path).map_err(err)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
-    }
-    Ok(())
+    crate::files::write_atomic(path, &bytes).map_err(err)
 }
 
 /// The insights domain service. Cheap to clone, so blocking tasks can own one.
