@@ -20,6 +20,7 @@
 //! callers run searches inside `spawn_blocking`.
 
 pub mod doc;
+pub mod export;
 pub mod insights;
 pub mod maintenance;
 pub mod migrate;
