@@ -3,7 +3,7 @@
 //! key store).
 //!
 //! Phone numbers are found in two steps: a permissive pattern finds runs of digits joined by spaces,
-//! dots, dashes and parentheses; [`is_phone`] then keeps only what looks like a phone number and not
+//! dots, dashes and parentheses; `is_phone` then keeps only what looks like a phone number and not
 //! like a date, a price, an amount with thousands separators, an IP address or an order number:
 //! international numbers (`+…`, `00…`), national numbers with a trunk zero (`020 7946 0958`,
 //! `01.23.45.67.89`) or an area code in parentheses, and North American `555-123-4567`. A bare run of

@@ -3,7 +3,7 @@
 //! - this module: the order of things. Storage (and the replay) and Redis first, then the domains and
 //!   their adapters, then the layers and the listener; on shutdown, not-ready first, drain, then the
 //!   final commit and the model's quiesce.
-//! - [`error`]: [`ServerError`].
+//! - [`error`]: why the server could not start or stopped ([`ServerError`]).
 //! - [`guard`]: access control, audit, governance, retention, storage metrics, TLS.
 //! - [`insights`]: the insights services with their bus and cache (Redis or in process).
 //! - [`health`]: `grpc.health.v1` driven by real state, and read readiness.
