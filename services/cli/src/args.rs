@@ -38,12 +38,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// The Boolean query to report on (or --topic).
-    #[arg(required_unless_present = "topic")]
-    pub query: Option<String>,
-    /// A saved topic (id or name) to report on instead of a query.
-    #[arg(long, conflicts_with = "query")]
-    pub topic: Option<String>,
+    #[command(flatten)]
+    pub scope: QueryArgs,
     #[command(flatten)]
     pub client: ClientArgs,
     /// Start of the period (RFC 3339, YYYY-MM-DD or Unix seconds); default 7 days before --to.
@@ -73,6 +69,17 @@ pub struct ReportArgs {
     /// Also write every table as CSV into this folder (created if needed).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+}
+
+/// What `search` and `report` look at: a query, or a saved topic in its place.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The Boolean query, e.g. '"customer service" AND (slow OR rude)' (or --topic).
+    #[arg(required_unless_present = "topic")]
+    pub query: Option<String>,
+    /// A saved topic (id or name) instead of a query.
+    #[arg(long, conflicts_with = "query")]
+    pub topic: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -255,7 +262,7 @@ impl ClientArgs {
         let mut request = tonic::Request::new(message);
         let metadata = request.metadata_mut();
         metadata.insert(
-            earshot_server::grpc::TENANT_HEADER,
+            earshot_proto::TENANT_HEADER,
             self.tenant.parse().context("tenant is not a valid header value")?,
         );
         if let Some(key) = &self.api_key {
@@ -298,12 +305,8 @@ pub enum SortArg {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// The Boolean query, e.g. '"customer service" AND (slow OR rude)'.
-    #[arg(required_unless_present = "topic")]
-    pub query: Option<String>,
-    /// Run a saved topic (id or name) instead of a query.
-    #[arg(long, conflicts_with = "query")]
-    pub topic: Option<String>,
+    #[command(flatten)]
+    pub scope: QueryArgs,
     #[command(flatten)]
     pub client: ClientArgs,
     /// Print JSON instead of a table.
