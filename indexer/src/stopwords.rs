@@ -24,9 +24,20 @@ pub const KEPT: &[&str] = &["down", "again", "off", "against", "won"];
 
 /// Function words of social posts missing from NLTK's lists, per language.
 pub const EXTRA: &[(&str, &[&str])] = &[
-    ("en", &["im", "ive", "get", "got", "also", "would", "could", "us", "one"]),
-    ("fr", &["non", "plus", "ça", "très", "aussi", "tout", "tous", "si"]),
-    ("de", &["ja", "nein", "mal", "schon", "halt", "eben", "gar"]),
+    ("en", &["im", "ive", "get", "got", "also", "would", "could", "us", "one", "still", "since", "today", "really"]),
+    (
+        "fr",
+        &["non", "plus", "ça", "très", "aussi", "tout", "tous", "si", "encore", "toujours", "déjà", "depuis", "vraiment", "rien"],
+    ),
+    (
+        "de",
+        &[
+            "ja", "nein", "mal", "schon", "halt", "eben", "gar", "seit", "mehr", "ganz", "immer", "wieder", "gerade",
+            "sehr", "heute", "los", "echt", "einfach", "eigentlich", "bisschen", "da",
+        ],
+    ),
+    ("it", &["più", "già", "ancora", "sempre", "poi", "oggi", "molto", "solo", "proprio", "davvero", "niente"]),
+    ("es", &["más", "ya", "todavía", "siempre", "hoy", "solo", "nada", "ahora", "después"]),
 ];
 
 fn extra(code: &str) -> &'static [&'static str] {

@@ -89,7 +89,14 @@ async fn main() {
                     let c = search.count(CountRequest { query: "router".into(), ..Default::default() }).await;
                     tally.lock().expect("lock").record("Count", &c);
                     if r == 0 {
-                        let scope = Some(InsightScope { query: "acme".into(), ..Default::default() });
+                        let now = earshot_tests::now_secs();
+                        let at = |s: i64| Some(prost_types::Timestamp { seconds: s, nanos: 0 });
+                        let scope = Some(InsightScope {
+                            query: "acme".into(),
+                            from: at(now - 2 * 86_400),
+                            to: at(now + 3600),
+                            ..Default::default()
+                        });
                         let v = insights.volume(VolumeRequest { scope, ..Default::default() }).await;
                         tally.lock().expect("lock").record("Volume", &v);
                     }

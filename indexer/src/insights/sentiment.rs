@@ -127,6 +127,64 @@ pub fn sentiment(searcher: &Searcher, query: &dyn Query) -> tantivy::Result<Sent
     Ok(total)
 }
 
+/// Per-segment accumulator of [`sentiment_by_language`]: [`SentimentCounts`] per language ordinal.
+pub struct LanguageSentimentAcc {
+    labels: Option<StrColumn>,
+    label_of: Vec<u8>,
+    score: Column<f64>,
+    languages: Option<StrColumn>,
+    names: Vec<String>,
+    /// Indexed by language ordinal; the last slot is "no language".
+    counts: Vec<SentimentCounts>,
+}
+
+impl SegmentAcc for LanguageSentimentAcc {
+    type Params = ();
+    type Out = Vec<(String, SentimentCounts)>;
+
+    fn open(_: &(), _: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self> {
+        let ff = reader.fast_fields();
+        let labels = ff.str("sentiment")?;
+        let languages = ff.str("language")?;
+        let names = ord_map(languages.as_ref(), str::to_owned)?;
+        Ok(LanguageSentimentAcc {
+            label_of: ord_map(labels.as_ref(), label_index)?,
+            labels,
+            score: ff.f64("sentiment_score")?,
+            counts: vec![SentimentCounts::default(); names.len() + 1],
+            languages,
+            names,
+        })
+    }
+
+    #[inline]
+    fn collect(&mut self, doc: DocId) {
+        let label = first_ord(self.labels.as_ref(), doc).map_or(3, |o| self.label_of[o]);
+        let score = if label == 0 || label == 2 { self.score.first(doc).unwrap_or(0.0) } else { 0.0 };
+        let slot = first_ord(self.languages.as_ref(), doc).unwrap_or(self.names.len());
+        self.counts[slot].count(label, score);
+    }
+
+    fn finish(self) -> Vec<(String, SentimentCounts)> {
+        let names = self.names.into_iter().chain(std::iter::once(String::new()));
+        names.zip(self.counts).filter(|(_, c)| c.total() > 0).collect()
+    }
+}
+
+/// Sentiment counts of the mentions `query` matches, per language code (`""` for none), most mentions
+/// first. Blocking.
+pub fn sentiment_by_language(searcher: &Searcher, query: &dyn Query) -> tantivy::Result<Vec<(String, SentimentCounts)>> {
+    let mut merged: std::collections::BTreeMap<String, SentimentCounts> = Default::default();
+    for segment in searcher.search(query, &AccCollector::<LanguageSentimentAcc>::new(()))? {
+        for (language, counts) in segment {
+            merged.entry(language).or_default().add(&counts);
+        }
+    }
+    let mut out: Vec<_> = merged.into_iter().collect();
+    out.sort_by(|a, b| b.1.total().cmp(&a.1.total()).then_with(|| a.0.cmp(&b.0)));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

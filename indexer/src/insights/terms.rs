@@ -134,6 +134,11 @@ pub fn jlh(fg: u64, fg_total: u64, bg: u64, bg_total: u64) -> f64 {
         return 0.0;
     }
     let f = fg as f64 / fg_total as f64;
+    // Nothing to compare with (a spike in a series that was empty before, e.g. the first problem
+    // reports): the window's own most frequent terms are what drove it.
+    if bg_total == 0 {
+        return f;
+    }
     let b = (bg as f64 + 1.0) / (bg_total as f64 + 1.0);
     if f <= b { 0.0 } else { (f - b) * (f / b) }
 }
@@ -202,6 +207,8 @@ mod tests {
         assert!((s - (0.3 - 0.01) * (0.3 / 0.01)).abs() < 1e-9);
         // A term as common in the background as in the window is not significant.
         assert_eq!(jlh(50, 100, 499, 999), 0.0);
+        // An empty background ranks by the window share alone.
+        assert_eq!(jlh(30, 100, 0, 0), 0.3);
     }
 
     #[test]

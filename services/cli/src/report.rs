@@ -114,6 +114,14 @@ async fn tables(client: &mut InsightsServiceClient<Channel>, args: &ReportArgs, 
     t.row(sentiment_row("current", &s.current.unwrap_or_default()));
     t.row(sentiment_row("previous", &s.previous.unwrap_or_default()));
     out.push(t);
+    let mut t = Table::new("languages", "Languages (share of the period's mentions, sentiment per language)", &["language", "share", "total", "positive", "neutral", "negative", "unclassified", "net", "mean_score"]);
+    for l in &s.by_language {
+        let name = if l.language.is_empty() { "(none)".to_owned() } else { l.language.clone() };
+        let mut row = sentiment_row(&name, &l.stats.clone().unwrap_or_default());
+        row.insert(1, format!("{:.1}%", l.share * 100.0));
+        t.row(row);
+    }
+    out.push(t);
 
     let req = TopAuthorsRequest { scope: Some(scope.clone()), limit: args.limit };
     let a = client.top_authors(args.client.request(req)?).await.map_err(status_error)?.into_inner();

@@ -94,6 +94,8 @@ pub struct Metrics {
     pub inference_seconds: Histogram,
     /// Texts per classifier call of the labelling stage.
     pub inference_batch_size: Histogram,
+    /// Time of one language identification pass of the labelling stage (mentions without a language).
+    pub language_seconds: Histogram,
     /// Redis failures by operation (degraded, not lost).
     pub redis_errors: Family<KindLabels, Counter>,
     /// Insight results served from the cache (`hit`) or computed (`miss`).
@@ -133,6 +135,12 @@ impl Metrics {
             "Time of one classifier batch",
             inference_seconds.clone(),
         );
+        let language_seconds = latency_histogram();
+        registry.register(
+            "earshot_language_id_duration_seconds",
+            "Time of one language identification pass over a batch",
+            language_seconds.clone(),
+        );
         let inference_batch_size = size_histogram();
         registry.register("earshot_inference_batch_size", "Texts per classifier batch", inference_batch_size.clone());
         let redis_errors = Family::<KindLabels, Counter>::default();
@@ -161,6 +169,7 @@ impl Metrics {
             ingest_batch_size,
             inference_seconds,
             inference_batch_size,
+            language_seconds,
             redis_errors,
             insight_cache,
             deleted_mentions,

@@ -98,8 +98,32 @@ fn apply(mention: &mut Mention, prediction: &Prediction) {
     mention.sentiment_score = prediction.score;
 }
 
-/// Labels mentions in place when the model is ready; returns the model version used ("" if none).
+/// The language identifier, built on first use (its models are preloaded then, once per process).
+fn identifier() -> &'static earshot_lang::Identifier {
+    static IDENTIFIER: std::sync::OnceLock<earshot_lang::Identifier> = std::sync::OnceLock::new();
+    IDENTIFIER.get_or_init(earshot_lang::Identifier::new)
+}
+
+/// Fills in the language of every mention that arrived without one (`und` when the text is too short
+/// or ambiguous to tell); a client's code is kept. Runs on the labelling thread, off the async workers,
+/// before indexing: per-language stopwords and `language:` depend on it.
+pub fn identify_languages(mentions: &mut [Mention]) {
+    let missing: Vec<usize> = (0..mentions.len()).filter(|&i| mentions[i].language.is_empty()).collect();
+    if missing.is_empty() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let identifier = identifier();
+    for &i in &missing {
+        mentions[i].language = identifier.detect(&mentions[i].text).code.to_owned();
+    }
+    crate::metrics::global().language_seconds.observe(started.elapsed().as_secs_f64());
+}
+
+/// Labels mentions in place: their language where it is missing, and their sentiment when the model is
+/// ready; returns the model version used ("" if none).
 pub fn label_mentions(classifier: Option<&ClassifierHandle>, mentions: &mut [Mention]) -> String {
+    identify_languages(mentions);
     let Some(classifier) = classifier else { return String::new() };
     let ModelState::Ready(version) = classifier.state() else { return String::new() };
     let texts = mentions.iter().map(|m| m.text.clone()).collect();

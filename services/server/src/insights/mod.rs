@@ -21,6 +21,7 @@ pub mod signals;
 pub mod spikes;
 #[cfg(test)]
 mod tests;
+pub mod vocab;
 pub mod webhook;
 
 use std::path::Path;

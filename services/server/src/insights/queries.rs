@@ -7,7 +7,7 @@ use earshot_indexer::insights::sentiment::{sentiment, SentimentCounts};
 use earshot_indexer::insights::terms::{term_counts, ScoredTerm, TermRanges};
 use earshot_indexer::insights::volume::{volume, Split, VolumeParams};
 use earshot_proto::v1::{
-    AuthorStats, Dimension, Interval, SentimentStats, SentimentSummaryRequest, SentimentSummaryResponse,
+    AuthorStats, Dimension, Interval, LanguageSentiment, SentimentStats, SentimentSummaryRequest, SentimentSummaryResponse,
     ShareOfVoiceRequest, ShareOfVoiceResponse, TermScore, TopAuthorsRequest, TopAuthorsResponse, TopicShare,
     TrendingTermsRequest, TrendingTermsResponse, VolumeBucket, VolumeRequest, VolumeResponse,
 };
@@ -96,6 +96,13 @@ impl InsightsDomain {
         Ok(sentiment(&searcher, &*q)?)
     }
 
+    /// Sentiment counts of a scope per language. Blocking.
+    pub fn sentiment_by_language_blocking(&self, scope: &Scope) -> Result<Vec<(String, SentimentCounts)>, InsightsError> {
+        let searcher = self.searcher();
+        let q = self.query(&searcher, scope, None)?;
+        Ok(earshot_indexer::insights::sentiment::sentiment_by_language(&searcher, &*q)?)
+    }
+
     /// Mentions per calendar bucket.
     pub async fn volume(&self, tenant: &str, req: VolumeRequest) -> Result<VolumeResponse, InsightsError> {
         let scope = self.scope(tenant, req.scope.as_ref())?;
@@ -136,6 +143,7 @@ impl InsightsDomain {
         let scope = self.scope(tenant, req.scope.as_ref())?;
         self.blocking(move |d| {
             let now = d.sentiment_blocking(&scope)?;
+            let by_language = d.sentiment_by_language_blocking(&scope)?;
             let before = d.sentiment_blocking(&scope.with_range((scope.from - scope.len()).max(0), scope.from))?;
             let volume_change = if before.total() == 0 {
                 0.0
@@ -148,6 +156,14 @@ impl InsightsDomain {
                 net_sentiment_change: now.net_sentiment() - before.net_sentiment(),
                 mean_score_change: now.mean_score() - before.mean_score(),
                 volume_change,
+                by_language: by_language
+                    .into_iter()
+                    .map(|(language, counts)| LanguageSentiment {
+                        share: if now.total() == 0 { 0.0 } else { counts.total() as f64 / now.total() as f64 },
+                        language,
+                        stats: Some(stats(&counts)),
+                    })
+                    .collect(),
             })
         })
         .await

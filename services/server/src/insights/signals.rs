@@ -18,28 +18,6 @@ use super::queries::interval_of;
 use super::spikes::{detect, SpikeConfig};
 use super::{InsightsDomain, InsightsError, Scope};
 
-/// Problem words of the incident signal when the request names none.
-pub const DEFAULT_PROBLEM_TERMS: &[&str] = &[
-    "outage",
-    "down",
-    "login",
-    "log in",
-    "error",
-    "slow",
-    "crash",
-    "crashed",
-    "crashing",
-    "broken",
-    "not working",
-    "doesn't work",
-    "can't connect",
-    "timeout",
-    "502",
-    "503",
-    "unavailable",
-    "offline",
-];
-
 fn ts(secs: i64) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp { seconds: secs, nanos: 0 })
 }
@@ -220,7 +198,7 @@ impl InsightsDomain {
         let mut scope = self.scope(tenant, req.scope.as_ref())?;
         let config = spike_config(req.settings.as_ref())?;
         let terms: Vec<String> = if req.problem_terms.is_empty() {
-            DEFAULT_PROBLEM_TERMS.iter().map(|t| (*t).to_owned()).collect()
+            super::vocab::default_problem_terms()
         } else {
             req.problem_terms.clone()
         };
