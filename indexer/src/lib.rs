@@ -20,6 +20,7 @@
 //! callers run searches inside `spawn_blocking`.
 
 pub mod doc;
+pub mod export;
 pub mod insights;
 pub mod maintenance;
 pub mod migrate;
@@ -33,11 +34,10 @@ pub mod writer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, Sender, TrySendError};
+use crossbeam_channel::{bounded, Sender};
 use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, ReloadPolicy};
 
@@ -61,9 +61,6 @@ pub enum IndexError {
     /// The indexing thread has stopped.
     #[error("the indexing thread has stopped")]
     Closed,
-    /// The indexing queue is full.
-    #[error("the indexing queue is full")]
-    QueueFull,
 }
 
 /// Settings of the index.
@@ -135,7 +132,6 @@ pub struct Indexer {
     reader: IndexReader,
     fields: Fields,
     tx: Sender<IndexCommand>,
-    thread: Mutex<Option<JoinHandle<()>>>,
     metrics: IndexMetrics,
 }
 
@@ -175,11 +171,12 @@ impl Indexer {
             metrics: metrics.clone(),
             near_duplicates: noise::NearDuplicates::default(),
         };
-        let thread = std::thread::Builder::new()
+        // The thread ends once every sender (this indexer's and the pipeline's) is dropped.
+        std::thread::Builder::new()
             .name("earshot-indexer".into())
             .spawn(move || writer_loop.run(rx))
             .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
-        Ok(Indexer { index, reader, fields, tx, thread: Mutex::new(Some(thread)), metrics })
+        Ok(Indexer { index, reader, fields, tx, metrics })
     }
 
     /// The schema's fields.
@@ -211,14 +208,6 @@ impl Indexer {
     /// Sends work to the indexing thread, waiting while its queue is full (back-pressure).
     pub fn send(&self, command: IndexCommand) -> Result<(), IndexError> {
         self.tx.send(command).map_err(|_| IndexError::Closed)
-    }
-
-    /// Sends work to the indexing thread unless its queue is full.
-    pub fn try_send(&self, command: IndexCommand) -> Result<(), IndexError> {
-        self.tx.try_send(command).map_err(|e| match e {
-            TrySendError::Full(_) => IndexError::QueueFull,
-            TrySendError::Disconnected(_) => IndexError::Closed,
-        })
     }
 
     /// A sender for the indexing thread, for pipelines that feed it directly.
@@ -261,16 +250,6 @@ impl Indexer {
     pub fn close(&self) {
         if let Err(e) = self.commit() {
             tracing::warn!(error = %e, "final commit failed; the write-ahead log still holds the data");
-        }
-    }
-
-    /// Waits for the indexing thread to end; it ends once every sender (this indexer's and the
-    /// pipeline's) is dropped. Blocking.
-    pub fn join(self) {
-        let Indexer { tx, thread, .. } = self;
-        drop(tx);
-        if let Some(handle) = thread.lock().ok().and_then(|mut t| t.take()) {
-            let _ = handle.join();
         }
     }
 }

@@ -135,10 +135,16 @@ pub fn validate_mention(mention: &mut Mention, tenant: &str) -> Result<(), Rejec
         }
     }
     if !mention.language.is_empty() && !is_language_code(&mention.language) {
-        return Err(reject("language", format!("{} is not an assigned ISO 639 language code", quoted(&mention.language))));
+        return Err(reject(
+            "language",
+            format!("{} is not an assigned ISO 639 language code", quoted(&mention.language)),
+        ));
     }
     if !mention.country.is_empty() && !is_country_code(&mention.country) {
-        return Err(reject("country", format!("{} is not an assigned ISO 3166-1 alpha-2 code", quoted(&mention.country))));
+        return Err(reject(
+            "country",
+            format!("{} is not an assigned ISO 3166-1 alpha-2 code", quoted(&mention.country)),
+        ));
     }
     if let Some(author) = &mention.author {
         check_id("author.id", &author.id, false)?;

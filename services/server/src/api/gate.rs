@@ -4,7 +4,7 @@
 //! key's [`Identity`] in [`AuthMode::Keys`], an anonymous admin of the `x-earshot-tenant` header's tenant
 //! in [`AuthMode::Off`] — or answers `UNAUTHENTICATED`, (3) checks the role table or answers
 //! `PERMISSION_DENIED` naming the roles needed, (4) puts the identity and an [`AuditNote`] into the
-//! request's extensions (handlers read the tenant from there: [`crate::grpc::tenant_of`]), and (5) when
+//! request's extensions (handlers read the tenant from there: [`super::tenant_of`]), and (5) when
 //! the response is ready, counts it by method and code, times it, and writes the audit line — all
 //! inside an `rpc` tracing span carrying method, tenant and key id.
 //!
@@ -24,15 +24,13 @@ use tonic::{Code, Status};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-use super::keys::{AuthError, KeyRegistry};
-use super::{roles, AuthMode, Identity};
-use crate::audit::{now_ms, AuditDetails, AuditLog, AuditNote, AuditRecord};
-use crate::metrics::{self, MethodLabels, RpcLabels};
+use earshot_proto::{DEFAULT_TENANT, TENANT_HEADER};
 
-/// Metadata naming the tenant when auth is off (never read with keys).
-pub const TENANT_HEADER: &str = "x-earshot-tenant";
-/// Tenant of calls that name none when auth is off.
-pub const DEFAULT_TENANT: &str = "default";
+use super::status::decode_status;
+use crate::auth::audit::{now_ms, AuditDetails, AuditLog, AuditNote, AuditRecord};
+use crate::auth::keys::{AuthError, KeyRegistry};
+use crate::auth::{roles, AuthMode, Identity};
+use crate::metrics::{self, MethodLabels, RpcLabels};
 
 struct Gate {
     mode: AuthMode,
@@ -173,12 +171,13 @@ where
         Box::pin(
             async move {
                 let mut response = inner.call(request).await?;
-                let mut code = response.headers().get("grpc-status").map_or(Code::Ok, |v| Code::from_bytes(v.as_bytes()));
+                let mut code =
+                    response.headers().get("grpc-status").map_or(Code::Ok, |v| Code::from_bytes(v.as_bytes()));
                 // tonic's codec reports a request that is not valid protobuf as INTERNAL before any
                 // handler runs; it is the caller's mistake.
                 if code == Code::Internal {
                     if let Some(status) = Status::from_header_map(response.headers()) {
-                        let status = crate::error::decode_status(status);
+                        let status = decode_status(status);
                         if status.code() != Code::Internal {
                             code = status.code();
                             response = status.into_http();

@@ -6,17 +6,20 @@ use earshot_proto::v1::governance_service_server::GovernanceService;
 use earshot_proto::v1::{EraseAuthorRequest, EraseAuthorResponse, WhoAmIRequest, WhoAmIResponse};
 use tonic::{Request, Response, Status};
 
-use super::Governance;
-use crate::audit::AuditNote;
+use super::tenant_of;
+use crate::auth::audit::AuditNote;
 use crate::auth::Identity;
-use crate::grpc::tenant_of;
+use crate::governance::Governance;
 
 /// gRPC face of [`Governance`].
 pub struct GovernanceApi(pub Arc<Governance>);
 
 #[tonic::async_trait]
 impl GovernanceService for GovernanceApi {
-    async fn erase_author(&self, request: Request<EraseAuthorRequest>) -> Result<Response<EraseAuthorResponse>, Status> {
+    async fn erase_author(
+        &self,
+        request: Request<EraseAuthorRequest>,
+    ) -> Result<Response<EraseAuthorResponse>, Status> {
         let tenant = tenant_of(&request);
         let audit = AuditNote::of(&request);
         let r = request.into_inner();
@@ -27,7 +30,8 @@ impl GovernanceService for GovernanceApi {
     }
 
     async fn who_am_i(&self, request: Request<WhoAmIRequest>) -> Result<Response<WhoAmIResponse>, Status> {
-        let who = request.extensions().get::<Identity>().cloned().unwrap_or_else(|| Identity::anonymous(tenant_of(&request)));
+        let who =
+            request.extensions().get::<Identity>().cloned().unwrap_or_else(|| Identity::anonymous(tenant_of(&request)));
         Ok(Response::new(WhoAmIResponse {
             key_id: who.key_id,
             tenant: who.tenant,

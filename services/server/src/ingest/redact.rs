@@ -3,7 +3,7 @@
 //! key store).
 //!
 //! Phone numbers are found in two steps: a permissive pattern finds runs of digits joined by spaces,
-//! dots, dashes and parentheses; [`is_phone`] then keeps only what looks like a phone number and not
+//! dots, dashes and parentheses; `is_phone` then keeps only what looks like a phone number and not
 //! like a date, a price, an amount with thousands separators, an IP address or an order number:
 //! international numbers (`+…`, `00…`), national numbers with a trunk zero (`020 7946 0958`,
 //! `01.23.45.67.89`) or an area code in parentheses, and North American `555-123-4567`. A bare run of
@@ -14,26 +14,27 @@ use std::sync::{Arc, OnceLock};
 
 use regex::{Captures, Regex};
 
-use crate::auth::KeyRegistry;
-
 /// Replacement of an e-mail address.
 pub const EMAIL: &str = "[email]";
 /// Replacement of a phone number.
 pub const PHONE: &str = "[phone]";
+
+/// A tenant's own redaction setting (`None`: it has none), e.g. read from the key store.
+pub type TenantRedaction = Arc<dyn Fn(&str) -> Option<bool> + Send + Sync>;
 
 /// Who gets redaction.
 #[derive(Clone, Default)]
 pub struct PiiPolicy {
     /// For tenants without a setting of their own.
     pub default: bool,
-    /// Where per-tenant settings live.
-    pub tenants: Option<Arc<KeyRegistry>>,
+    /// Per-tenant settings, where there are any.
+    pub tenants: Option<TenantRedaction>,
 }
 
 impl PiiPolicy {
     /// Whether `tenant`'s texts are redacted.
     pub fn applies_to(&self, tenant: &str) -> bool {
-        self.tenants.as_ref().and_then(|t| t.settings_of(tenant).redact_pii).unwrap_or(self.default)
+        self.tenants.as_ref().and_then(|setting| setting(tenant)).unwrap_or(self.default)
     }
 }
 
@@ -97,7 +98,11 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     let replaced = phone_candidate_re().replace_all(&emails, |caps: &Captures<'_>| {
         let whole = caps.get(0).map_or("", |m| m.as_str());
         let start = caps.get(0).map_or(0, |m| m.start());
-        if is_phone(whole, &emails[..start]) { PHONE.to_owned() } else { whole.to_owned() }
+        if is_phone(whole, &emails[..start]) {
+            PHONE.to_owned()
+        } else {
+            whole.to_owned()
+        }
     });
     if matches!((&emails, &replaced), (Cow::Borrowed(_), Cow::Borrowed(_))) {
         return Cow::Borrowed(text);

@@ -6,7 +6,11 @@
 //! stage thread, which waits on the classifier thread. Every hop is a bounded channel, so a slow model
 //! holds back the log's sink and, through it, ingest (back-pressure, never unbounded memory). When the
 //! model is not ready, mentions are indexed unlabelled and the re-classification job labels them later.
+//!
+//! The loop closes with [`CommitFeedback`]: every index commit lets the log drop what it covers and is
+//! published as the last committed log position (for `wait_searchable`, the backlog and governance).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
@@ -14,11 +18,12 @@ use earshot_indexer::{IndexCommand, Indexer};
 use earshot_models::batcher::{ClassifierHandle, ModelState};
 use earshot_models::{Label, Prediction};
 use earshot_proto::v1::{Mention, Sentiment};
-use earshot_wal::DurableBatch;
+use earshot_wal::{DurableBatch, Wal};
 use prost::Message;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
+use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 /// Batches waiting between the log and the labelling stage.
@@ -34,12 +39,40 @@ pub struct StageBatch {
     pub last_position: Option<u64>,
 }
 
+/// Index commits fed back to the log: the index opens first (the log's replay feeds it), so its
+/// commit callback only finds the log once [`CommitFeedback::attach`] hands it over.
+pub struct CommitFeedback {
+    wal: Arc<OnceLock<Arc<Wal>>>,
+}
+
+impl CommitFeedback {
+    /// The feedback, the indexer's commit callback (truncate the log, publish the position) and the
+    /// watch of the last log position the index has committed.
+    pub fn new() -> (CommitFeedback, impl FnMut(u64) + Send + 'static, watch::Receiver<Option<u64>>) {
+        let (committed_tx, committed) = watch::channel(None);
+        let wal: Arc<OnceLock<Arc<Wal>>> = Arc::new(OnceLock::new());
+        let slot = wal.clone();
+        let on_commit = move |position: u64| {
+            if let Some(wal) = slot.get() {
+                wal.truncate(position);
+            }
+            committed_tx.send_replace(Some(position));
+        };
+        (CommitFeedback { wal }, on_commit, committed)
+    }
+
+    /// From now on, commits truncate `wal`.
+    pub fn attach(&self, wal: Arc<Wal>) {
+        let _ = self.wal.set(wal);
+    }
+}
+
 /// Decodes log records into mentions; undecodable records are logged and skipped.
 pub fn decode_records(records: impl IntoIterator<Item = (u64, Vec<u8>)>) -> Vec<(u64, Mention)> {
     records
         .into_iter()
         // Governance's control records only mark deletions for replay; nothing to index.
-        .filter(|(_, bytes)| !crate::governance::records::is_control(bytes))
+        .filter(|(_, bytes)| !super::records::is_control(bytes))
         .filter_map(|(position, bytes)| match Mention::decode(bytes.as_slice()) {
             Ok(m) => Some((position, m)),
             Err(e) => {
@@ -134,7 +167,7 @@ fn stale_query(indexer: &Indexer, version: &str) -> Box<dyn Query> {
 /// Starts the re-classification job: labels every mention whose stored model version differs from the
 /// loaded model's (unlabelled ones included), a batch at a time, until none is left; then waits.
 /// Stops when `stop` is dropped.
-pub fn spawn_relabel_job(indexer: std::sync::Arc<Indexer>, classifier: ClassifierHandle, stop: Receiver<()>) {
+pub fn spawn_relabel_job(indexer: Arc<Indexer>, classifier: ClassifierHandle, stop: Receiver<()>) {
     let spawned = std::thread::Builder::new().name("earshot-relabel".into()).spawn(move || {
         let mut idle = Duration::from_millis(200);
         loop {

@@ -69,7 +69,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         if !*self.ready.borrow() && gated(request.uri().path()) {
-            let status = crate::error::not_ready();
+            let status = super::status::not_ready();
             return Box::pin(std::future::ready(Ok(status.into_http())));
         }
         Box::pin(inner.call(request))

@@ -6,8 +6,9 @@
 //! lookup's generation. A result computed across a commit is thus stored under the old generation and
 //! cannot shadow fresher data.
 //!
-//! - [`RedisCache`] (`--redis-url`): shared by every replica; the generation is a per-tenant counter the
-//!   index owner increments after each commit that touched the tenant (see `cluster::index_feed`).
+//! - `crate::cluster::cache::RedisCache` (`--redis-url`): shared by every replica; the generation is a
+//!   per-tenant counter the index owner increments after each commit that touched the tenant (see
+//!   `cluster::index_feed`).
 //! - [`LocalCache`]: an in-process LRU; the generation is the index's commit count (every commit
 //!   invalidates every tenant) plus explicit per-tenant bumps.
 //!
@@ -16,11 +17,10 @@
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::cluster::{Keys, RedisHandle};
+use crate::governance::{Deletion, DeletionHook};
 
 /// What [`ResultCache::lookup`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,72 +45,6 @@ pub trait ResultCache: Send + Sync {
     async fn put(&self, tenant: &str, request: &str, generation: u64, value: Vec<u8>);
     /// Makes every cached result of `tenant` stale.
     async fn invalidate(&self, tenant: &str);
-}
-
-/// KEYS: the tenant's generation. ARGV: key prefix up to the generation, request key.
-const LOOKUP_SCRIPT: &str = r"
-local g = redis.call('GET', KEYS[1]) or '0'
-return {g, redis.call('GET', ARGV[1] .. g .. ':' .. ARGV[2])}
-";
-
-/// The cache shared through Redis.
-pub struct RedisCache {
-    redis: Arc<RedisHandle>,
-    keys: Keys,
-    ttl: Duration,
-    script: redis::Script,
-}
-
-impl RedisCache {
-    /// A cache on `redis` whose entries live at most `ttl`.
-    pub fn new(redis: Arc<RedisHandle>, keys: Keys, ttl: Duration) -> Self {
-        RedisCache { redis, keys, ttl, script: redis::Script::new(LOOKUP_SCRIPT) }
-    }
-
-    async fn try_lookup(&self, tenant: &str, request: &str) -> redis::RedisResult<Lookup> {
-        let mut conn = self.redis.connection().await?;
-        let cached = self.keys.cached(tenant, 0, request);
-        // `…:cache:{tenant}:` — the script appends the generation and the request.
-        let prefix = cached.strip_suffix(&format!("0:{request}")).unwrap_or(&cached).to_owned();
-        let (generation, value): (u64, Option<Vec<u8>>) =
-            self.script.key(self.keys.generation(tenant)).arg(prefix).arg(request).invoke_async(&mut conn).await?;
-        Ok(Lookup { value, generation })
-    }
-}
-
-#[tonic::async_trait]
-impl ResultCache for RedisCache {
-    async fn lookup(&self, tenant: &str, request: &str) -> Lookup {
-        match self.try_lookup(tenant, request).await {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::debug!(error = %e, "cache lookup failed; computing");
-                // Generation u64::MAX: a put after a failed lookup stores nothing anyone reads.
-                Lookup { value: None, generation: u64::MAX }
-            }
-        }
-    }
-
-    async fn put(&self, tenant: &str, request: &str, generation: u64, value: Vec<u8>) {
-        if generation == u64::MAX {
-            return;
-        }
-        let Ok(mut conn) = self.redis.connection().await else { return };
-        let key = self.keys.cached(tenant, generation, request);
-        let ttl_ms = self.ttl.as_millis().max(1) as u64;
-        let stored: redis::RedisResult<()> =
-            redis::cmd("SET").arg(key).arg(value).arg("PX").arg(ttl_ms).query_async(&mut conn).await;
-        if let Err(e) = stored {
-            tracing::debug!(error = %e, "cache put failed");
-        }
-    }
-
-    async fn invalidate(&self, tenant: &str) {
-        if let Ok(mut conn) = self.redis.connection().await {
-            let _: redis::RedisResult<u64> =
-                redis::cmd("INCR").arg(self.keys.generation(tenant)).query_async(&mut conn).await;
-        }
-    }
 }
 
 /// The in-process cache.
@@ -164,8 +98,8 @@ impl InvalidateOnDelete {
     }
 }
 
-impl crate::governance::DeletionHook for InvalidateOnDelete {
-    fn deleted(&self, deletion: &crate::governance::Deletion<'_>) {
+impl DeletionHook for InvalidateOnDelete {
+    fn deleted(&self, deletion: &Deletion<'_>) {
         let tenants: std::collections::BTreeSet<&str> =
             deletion.keys.iter().filter_map(|k| k.split(earshot_indexer::doc::KEY_SEPARATOR).next()).collect();
         // Hooks run on a blocking thread, so waiting here is fine, and needed: the erasure answers after.

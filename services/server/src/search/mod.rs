@@ -1,4 +1,10 @@
 //! The search domain: request checks, query parsing and Tantivy work off the async workers.
+//!
+//! - this module: [`SearchDomain`] (search, count, validate) and [`SearchError`].
+//! - [`topics`]: saved topics per tenant, validated on save, persisted in `topics.json`; a query may
+//!   name one in place of its text.
+
+pub mod topics;
 
 use std::sync::Arc;
 
@@ -7,10 +13,8 @@ use earshot_indexer::search::{SearchParams, Sort};
 use earshot_indexer::Indexer;
 use earshot_proto::v1::{Hit, QueryProblem, SearchRequest, SearchResponse, SortOrder, TimeRange, ValidateResponse};
 
-use crate::topics::TopicStore;
-
-use crate::error::SearchError;
-use crate::validate::validate_tenant;
+use crate::ingest::validate::validate_tenant;
+use topics::TopicStore;
 
 /// Page size when the request leaves it at 0.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
@@ -18,6 +22,53 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 1000;
 /// Deepest result reachable by paging (offset + page size).
 pub const MAX_RESULT_WINDOW: usize = 100_000;
+
+/// Errors of search and count.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// A request field is invalid.
+    #[error("invalid {field}: {reason}")]
+    InvalidArgument {
+        /// The field path.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The query text is invalid.
+    #[error("invalid query: {message}")]
+    InvalidQuery {
+        /// What is wrong.
+        message: String,
+        /// Byte range of the problem, when known.
+        span: Option<(usize, usize)>,
+    },
+    /// The tenant of the call is not valid.
+    #[error("invalid tenant: {0}")]
+    InvalidTenant(String),
+    /// The index failed.
+    #[error("index failure: {0}")]
+    Index(String),
+}
+
+/// Splits an index error into the caller's mistake in the query (message, byte span when known) and a
+/// failure inside the service. A wildcard over its expansion cap comes back from Tantivy as
+/// `InvalidArgument`: that too is the query's fault.
+pub fn query_problem(e: earshot_indexer::IndexError) -> Result<(String, Option<(usize, usize)>), String> {
+    match e {
+        earshot_indexer::IndexError::InvalidQuery { message, span } => Ok((message, span)),
+        earshot_indexer::IndexError::Tantivy(tantivy::TantivyError::InvalidArgument(message)) => Ok((message, None)),
+        other => Err(other.to_string()),
+    }
+}
+
+impl From<earshot_indexer::IndexError> for SearchError {
+    fn from(e: earshot_indexer::IndexError) -> Self {
+        match query_problem(e) {
+            Ok((message, span)) => SearchError::InvalidQuery { message, span },
+            Err(internal) => SearchError::Index(internal),
+        }
+    }
+}
 
 /// The search domain service. Cheap to clone (shared handles), so blocking tasks can own one.
 #[derive(Clone)]
@@ -32,10 +83,7 @@ fn time_bounds(range: Option<&TimeRange>) -> Result<(Option<i64>, Option<i64>), 
     let to = range.to.map(|t| t.seconds + i64::from(t.nanos > 0));
     if let (Some(f), Some(t)) = (from, to) {
         if f >= t {
-            return Err(SearchError::InvalidArgument {
-                field: "time_range",
-                reason: "from must be before to".into(),
-            });
+            return Err(SearchError::InvalidArgument { field: "time_range", reason: "from must be before to".into() });
         }
     }
     Ok((from, to))
@@ -50,7 +98,8 @@ fn decode_token(token: &str) -> Result<usize, SearchError> {
     if token.is_empty() {
         return Ok(0);
     }
-    let bad = || SearchError::InvalidArgument { field: "page_token", reason: "not a token from a previous response".into() };
+    let bad =
+        || SearchError::InvalidArgument { field: "page_token", reason: "not a token from a previous response".into() };
     let bytes = hex::decode(token).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     text.strip_prefix("o:").and_then(|n| n.parse().ok()).ok_or_else(bad)
@@ -68,7 +117,10 @@ impl SearchDomain {
             return Ok(query);
         }
         if !query.trim().is_empty() {
-            return Err(SearchError::InvalidArgument { field: "topic", reason: "give a query or a topic, not both".into() });
+            return Err(SearchError::InvalidArgument {
+                field: "topic",
+                reason: "give a query or a topic, not both".into(),
+            });
         }
         self.topics
             .query_of(tenant, topic)
@@ -128,8 +180,11 @@ impl SearchDomain {
         .await
         .map_err(|e| SearchError::Index(e.to_string()))??;
         let next = offset + results.hits.len();
-        let next_page_token =
-            if (next as u64) < results.total && results.hits.len() == limit { encode_token(next) } else { String::new() };
+        let next_page_token = if (next as u64) < results.total && results.hits.len() == limit {
+            encode_token(next)
+        } else {
+            String::new()
+        };
         Ok(SearchResponse {
             hits: results
                 .hits
@@ -142,7 +197,13 @@ impl SearchDomain {
     }
 
     /// Counts matches for `tenant`.
-    pub async fn count(&self, tenant: String, query: String, topic: String, range: Option<TimeRange>) -> Result<u64, SearchError> {
+    pub async fn count(
+        &self,
+        tenant: String,
+        query: String,
+        topic: String,
+        range: Option<TimeRange>,
+    ) -> Result<u64, SearchError> {
         validate_tenant(&tenant).map_err(SearchError::InvalidTenant)?;
         let (from, to) = time_bounds(range.as_ref())?;
         let text = self.query_text(&tenant, query, &topic)?;

@@ -9,18 +9,19 @@ use earshot_proto::v1::insights_service_server::InsightsServiceServer;
 use earshot_proto::v1::kpi_service_server::KpiServiceServer;
 use tokio::sync::watch;
 
-use super::alerts::{AlertBus, AlertEngine, AlertRules, LocalBus};
-use super::kpi::KpiStore;
-use super::{InsightsDomain, InsightsError};
-use crate::cache::{InvalidateOnDelete, LocalCache, RedisCache, ResultCache};
+use super::error::ServerError;
+use crate::api::insights::{InsightsApi, KpiApi};
+use crate::cluster::cache::RedisCache;
 use crate::cluster::pubsub::RedisBroadcast;
 use crate::cluster::shared::{ForgetInRedis, RedisBus};
 use crate::cluster::Cluster;
-use crate::ServerError;
+use crate::config::Config;
 use crate::governance::Governance;
-use crate::grpc_insights::{InsightsApi, KpiApi};
-use crate::topics::TopicStore;
-use crate::Config;
+use crate::insights::alerts::{AlertBus, AlertEngine, AlertRules, LocalBus};
+use crate::insights::cache::{InvalidateOnDelete, LocalCache, ResultCache};
+use crate::insights::kpi::KpiStore;
+use crate::insights::{InsightsDomain, InsightsError};
+use crate::search::topics::TopicStore;
 
 /// Results kept in the in-process cache.
 const LOCAL_CACHE_ENTRIES: usize = 4096;
@@ -58,9 +59,7 @@ pub fn services(
             Arc::new(RedisCache::new(c.redis.clone(), c.config.keys(), REDIS_CACHE_TTL)),
         ),
         None => {
-            let commits = Arc::new(move || {
-                indexer.metrics().get().commits.load(std::sync::atomic::Ordering::Relaxed)
-            });
+            let commits = Arc::new(move || indexer.metrics().get().commits.load(std::sync::atomic::Ordering::Relaxed));
             (Arc::new(LocalBus::default()), Arc::new(LocalCache::new(LOCAL_CACHE_ENTRIES, commits)))
         }
     };

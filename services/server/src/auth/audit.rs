@@ -221,8 +221,7 @@ mod tests {
             log.write(&record(n));
         }
         let current = std::fs::read_to_string(log.path()).expect("read");
-        let last: serde_json::Value =
-            serde_json::from_str(current.lines().last().expect("a line")).expect("json line");
+        let last: serde_json::Value = serde_json::from_str(current.lines().last().expect("a line")).expect("json line");
         assert_eq!(last["results"], 19);
         assert_eq!(last["query"], "acme AND \"down\"");
         assert_eq!(last["tenant"], "acme");

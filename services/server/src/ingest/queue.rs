@@ -19,7 +19,8 @@ use earshot_wal::{Wal, WalError};
 use prost::Message;
 use tokio::sync::watch;
 
-use crate::ingest::SeenKeys;
+use super::seen::SeenKeys;
+use crate::metrics::{self, MetricType, Source};
 
 /// Why a queue could not take a batch. Nothing of the batch is stored when this is returned.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,25 @@ impl Backlog {
     /// The bound.
     pub fn limit(&self) -> u64 {
         self.limit
+    }
+
+    /// Exports how far indexing runs behind acknowledged ingest, and the bound that turns ingest away.
+    pub fn export_metrics(self: &Arc<Self>) {
+        let m = metrics::global();
+        let b = self.clone();
+        m.add_source(Source {
+            name: "earshot_ingest_backlog",
+            help: "Mentions acknowledged but not yet committed to the index (labelling included)",
+            kind: MetricType::Gauge,
+            read: Box::new(move || b.behind() as f64),
+        });
+        let b = self.clone();
+        m.add_source(Source {
+            name: "earshot_ingest_backlog_limit",
+            help: "Backlog above which ingest answers RESOURCE_EXHAUSTED (--max-backlog)",
+            kind: MetricType::Gauge,
+            read: Box::new(move || b.limit() as f64),
+        });
     }
 
     /// Records acknowledged and not yet committed to the index.

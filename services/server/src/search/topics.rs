@@ -101,7 +101,9 @@ impl TopicStore {
     /// Opens (or starts) the store at `path`.
     pub fn open(path: &Path) -> Result<TopicStore, TopicError> {
         let data = match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| TopicError::Storage(format!("{}: {e}", path.display())))?,
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| TopicError::Storage(format!("{}: {e}", path.display())))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => TopicFile::default(),
             Err(e) => return Err(TopicError::Storage(format!("{}: {e}", path.display()))),
         };
@@ -149,7 +151,11 @@ impl TopicStore {
         topics.retain(|(n, _)| !replacing.is_some_and(|r| n.eq_ignore_ascii_case(r)));
         topics.push((name.to_owned(), query.to_owned()));
         let problems = validate_with_topics(query, &TenantTopics(topics));
-        if problems.is_empty() { Ok(()) } else { Err(TopicError::InvalidQuery(problems)) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(TopicError::InvalidQuery(problems))
+        }
     }
 
     /// Saves a new topic.
@@ -188,13 +194,21 @@ impl TopicStore {
     /// Every topic of the tenant, by name.
     pub fn list(&self, tenant: &str) -> Vec<Topic> {
         let data = self.data.lock();
-        let mut topics: Vec<Topic> = data.tenants.get(tenant).map(|ts| ts.iter().map(to_proto).collect()).unwrap_or_default();
+        let mut topics: Vec<Topic> =
+            data.tenants.get(tenant).map(|ts| ts.iter().map(to_proto).collect()).unwrap_or_default();
         topics.sort_by_key(|t| t.name.to_lowercase());
         topics
     }
 
     /// Changes the non-empty fields of a topic.
-    pub fn update(&self, tenant: &str, key: &str, name: &str, query: &str, description: &str) -> Result<Topic, TopicError> {
+    pub fn update(
+        &self,
+        tenant: &str,
+        key: &str,
+        name: &str,
+        query: &str,
+        description: &str,
+    ) -> Result<Topic, TopicError> {
         let current = self.get(tenant, key)?;
         let new_name = if name.trim().is_empty() { current.name.clone() } else { check_name(name)? };
         let new_query = if query.trim().is_empty() { current.query.clone() } else { query.trim().to_owned() };
@@ -204,7 +218,8 @@ impl TopicStore {
         if topics.iter().any(|t| t.id != current.id && t.name.eq_ignore_ascii_case(&new_name)) {
             return Err(TopicError::AlreadyExists(new_name));
         }
-        let topic = topics.iter_mut().find(|t| t.id == current.id).ok_or_else(|| TopicError::NotFound(key.to_owned()))?;
+        let topic =
+            topics.iter_mut().find(|t| t.id == current.id).ok_or_else(|| TopicError::NotFound(key.to_owned()))?;
         topic.name = new_name;
         topic.query = new_query;
         if !description.is_empty() {

@@ -1,48 +1,71 @@
 //! The ingest domain: validate each mention, then hand the valid ones to the durable ingest queue
-//! ([`crate::queue`]: the write-ahead log, or the shared Redis stream), which drops duplicates and
-//! answers only once the rest are durable.
+//! ([`queue`]: the write-ahead log, or the shared Redis stream), which drops duplicates and answers
+//! only once the rest are durable; after the log, the [`pipeline`] labels and indexes them.
+//!
+//! # Layout
+//! - [`validate`]: checks of one mention (and a tenant name) at the boundary: field + reason.
+//! - [`redact`]: PII redaction of texts before they are stored.
+//! - [`seen`]: [`SeenKeys`], the keys of every stored mention (idempotent ingest).
+//! - [`queue`]: the [`IngestQueue`] trait, the local queue over the write-ahead log, and the
+//!   [`Backlog`] bound between what was acknowledged and what is searchable.
+//! - [`records`]: what a log record is: a mention, or one of governance's control records.
+//! - [`pipeline`]: log → labelling stage (sentiment model) → indexing thread; commits → log
+//!   truncation; the re-classification job.
+//! - this module: [`Ingestor`], the domain service the `Ingest` adapters call, and [`IngestError`].
 
-use std::collections::HashSet;
+pub mod pipeline;
+pub mod queue;
+pub mod records;
+pub mod redact;
+pub mod seen;
+pub mod validate;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use earshot_proto::v1::{IngestResult, IngestStatus, Mention};
-use parking_lot::Mutex;
 
-use crate::error::IngestError;
-use crate::queue::{IngestQueue, QueueError, Receipt};
-use crate::validate::{validate_mention, validate_tenant};
+pub use queue::{Backlog, IngestQueue, LocalQueue};
+pub use seen::SeenKeys;
+
+use queue::{QueueError, Receipt};
+use redact::PiiPolicy;
+use validate::{validate_mention, validate_tenant};
 
 /// How long `wait_searchable` (and a stream waiting out a full queue) waits for a commit before answering anyway (the data is durable).
 pub const WAIT_SEARCHABLE_LIMIT: Duration = Duration::from_secs(30);
 
-/// Keys of every mention stored (in the log or the index), for idempotent ingest.
-#[derive(Default)]
-pub struct SeenKeys(Mutex<HashSet<u128>>);
-
-impl SeenKeys {
-    /// Marks a key as stored; false when it already was.
-    pub fn insert(&self, hash: u128) -> bool {
-        self.0.lock().insert(hash)
-    }
-
-    /// Forgets keys (after a failed append, or once their mentions are deleted).
-    pub fn remove_all(&self, hashes: &[u128]) {
-        let mut set = self.0.lock();
-        for h in hashes {
-            set.remove(h);
-        }
-    }
-
-    /// Number of keys.
-    pub fn len(&self) -> usize {
-        self.0.lock().len()
-    }
-
-    /// Whether no key is stored.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+/// Errors of the ingest path.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// More mentions in one request than the server accepts.
+    #[error("batch of {size} mentions is larger than the limit of {max}")]
+    BatchTooLarge {
+        /// Mentions in the request.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The write-ahead log queue is full; retry shortly.
+    #[error("ingest queue is full, retry shortly")]
+    Overloaded,
+    /// Indexing and labelling are too far behind what was acknowledged; retry shortly.
+    #[error("indexing is {behind} mentions behind what was acknowledged (the limit is {limit}); retry shortly")]
+    Backlogged {
+        /// Mentions acknowledged but not yet searchable.
+        behind: u64,
+        /// The bound (`--max-backlog`).
+        limit: u64,
+    },
+    /// The tenant of the call is not valid.
+    #[error("invalid tenant: {0}")]
+    InvalidTenant(String),
+    /// The log cannot take writes (I/O failure or shutting down).
+    #[error("ingest unavailable: {0}")]
+    Unavailable(String),
+    /// The request stream itself failed (a message could not be read); its status as received.
+    #[error("{}", .0.message())]
+    Stream(tonic::Status),
 }
 
 /// Outcome of one ingest call.
@@ -81,7 +104,7 @@ fn bounded_id(id: &str) -> String {
 pub struct Ingestor {
     queue: Arc<dyn IngestQueue>,
     max_batch: usize,
-    pii: crate::redact::PiiPolicy,
+    pii: PiiPolicy,
 }
 
 fn now_timestamp() -> prost_types::Timestamp {
@@ -96,7 +119,7 @@ impl Ingestor {
     }
 
     /// Redacts e-mail addresses and phone numbers in the texts of the tenants `pii` covers, before the queue.
-    pub fn with_pii(mut self, pii: crate::redact::PiiPolicy) -> Self {
+    pub fn with_pii(mut self, pii: PiiPolicy) -> Self {
         self.pii = pii;
         self
     }
@@ -142,7 +165,7 @@ impl Ingestor {
                 }
                 Ok(()) => {
                     if redact {
-                        crate::redact::redact_mention(&mut mention);
+                        redact::redact_mention(&mut mention);
                     }
                     mention.ingested_at = Some(ingested_at);
                     valid.push(mention);
@@ -157,8 +180,7 @@ impl Ingestor {
             QueueError::Unavailable(why) => IngestError::Unavailable(why),
         })?;
         for (slot, fresh) in valid_results.into_iter().zip(appended.fresh) {
-            results[slot].status =
-                if fresh { IngestStatus::Accepted as i32 } else { IngestStatus::Duplicate as i32 };
+            results[slot].status = if fresh { IngestStatus::Accepted as i32 } else { IngestStatus::Duplicate as i32 };
         }
         Ok(Stored { results, receipt: appended.receipt })
     }

@@ -16,12 +16,13 @@ use earshot_proto::v1::{
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use crate::cache::ResultCache;
-use crate::grpc::tenant_of;
-use crate::topics::TopicStore;
+use super::tenant_of;
 use crate::insights::alerts::{AlertBus, AlertRules};
+use crate::insights::cache::{request_key, ResultCache};
 use crate::insights::kpi::KpiSeries;
-use crate::insights::{InsightsDomain, InsightsError};
+use crate::insights::{seconds, InsightsDomain, InsightsError};
+use crate::metrics;
+use crate::search::topics::TopicStore;
 
 /// gRPC face of [`InsightsDomain`] and the alert rules.
 pub struct InsightsApi {
@@ -65,15 +66,16 @@ impl InsightsApi {
         };
         let minute = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
             / NOW_BUCKET_SECS;
-        let mut key = format!("{method}\u{1f}{:016x}\u{1f}{minute}\u{1f}", self.topics.fingerprint(&tenant)).into_bytes();
+        let mut key =
+            format!("{method}\u{1f}{:016x}\u{1f}{minute}\u{1f}", self.topics.fingerprint(&tenant)).into_bytes();
         request.encode(&mut key).map_err(|e| Status::internal(e.to_string()))?;
-        let key = crate::cache::request_key(&key);
+        let key = request_key(&key);
         let found = cache.lookup(&tenant, &key).await;
         if let Some(response) = found.value.and_then(|bytes| R::decode(bytes.as_slice()).ok()) {
-            crate::metrics::global().cache("hit");
+            metrics::global().cache("hit");
             return Ok(Response::new(response));
         }
-        crate::metrics::global().cache("miss");
+        metrics::global().cache("miss");
         let response = compute(tenant.clone(), request).await?;
         cache.put(&tenant, &key, found.generation, response.encode_to_vec()).await;
         Ok(Response::new(response))
@@ -89,12 +91,19 @@ impl InsightsService for InsightsApi {
         self.cached("volume", request, |tenant, r| async move { domain.volume(&tenant, r).await }).await
     }
 
-    async fn sentiment_summary(&self, request: Request<SentimentSummaryRequest>) -> Result<Response<SentimentSummaryResponse>, Status> {
+    async fn sentiment_summary(
+        &self,
+        request: Request<SentimentSummaryRequest>,
+    ) -> Result<Response<SentimentSummaryResponse>, Status> {
         let domain = &self.domain;
-        self.cached("sentiment_summary", request, |tenant, r| async move { domain.sentiment_summary(&tenant, r).await }).await
+        self.cached("sentiment_summary", request, |tenant, r| async move { domain.sentiment_summary(&tenant, r).await })
+            .await
     }
 
-    async fn share_of_voice(&self, request: Request<ShareOfVoiceRequest>) -> Result<Response<ShareOfVoiceResponse>, Status> {
+    async fn share_of_voice(
+        &self,
+        request: Request<ShareOfVoiceRequest>,
+    ) -> Result<Response<ShareOfVoiceResponse>, Status> {
         let domain = &self.domain;
         self.cached("share_of_voice", request, |tenant, r| async move { domain.share_of_voice(&tenant, r).await }).await
     }
@@ -104,7 +113,10 @@ impl InsightsService for InsightsApi {
         self.cached("top_authors", request, |tenant, r| async move { domain.top_authors(&tenant, r).await }).await
     }
 
-    async fn trending_terms(&self, request: Request<TrendingTermsRequest>) -> Result<Response<TrendingTermsResponse>, Status> {
+    async fn trending_terms(
+        &self,
+        request: Request<TrendingTermsRequest>,
+    ) -> Result<Response<TrendingTermsResponse>, Status> {
         let domain = &self.domain;
         self.cached("trending_terms", request, |tenant, r| async move { domain.trending_terms(&tenant, r).await }).await
     }
@@ -114,9 +126,13 @@ impl InsightsService for InsightsApi {
         self.cached("spikes", request, |tenant, r| async move { domain.spikes(&tenant, r).await }).await
     }
 
-    async fn incident_signal(&self, request: Request<IncidentSignalRequest>) -> Result<Response<IncidentSignalResponse>, Status> {
+    async fn incident_signal(
+        &self,
+        request: Request<IncidentSignalRequest>,
+    ) -> Result<Response<IncidentSignalResponse>, Status> {
         let domain = &self.domain;
-        self.cached("incident_signal", request, |tenant, r| async move { domain.incident_signal(&tenant, r).await }).await
+        self.cached("incident_signal", request, |tenant, r| async move { domain.incident_signal(&tenant, r).await })
+            .await
     }
 
     async fn correlate(&self, request: Request<CorrelateRequest>) -> Result<Response<CorrelateResponse>, Status> {
@@ -124,7 +140,10 @@ impl InsightsService for InsightsApi {
         Ok(Response::new(self.domain.correlate(&tenant, request.into_inner()).await?))
     }
 
-    async fn perception_gap(&self, request: Request<PerceptionGapRequest>) -> Result<Response<PerceptionGapResponse>, Status> {
+    async fn perception_gap(
+        &self,
+        request: Request<PerceptionGapRequest>,
+    ) -> Result<Response<PerceptionGapResponse>, Status> {
         let tenant = tenant_of(&request);
         Ok(Response::new(self.domain.perception_gap(&tenant, request.into_inner()).await?))
     }
@@ -137,13 +156,19 @@ impl InsightsService for InsightsApi {
         Ok(Response::new(rule))
     }
 
-    async fn list_alert_rules(&self, request: Request<ListAlertRulesRequest>) -> Result<Response<ListAlertRulesResponse>, Status> {
+    async fn list_alert_rules(
+        &self,
+        request: Request<ListAlertRulesRequest>,
+    ) -> Result<Response<ListAlertRulesResponse>, Status> {
         let tenant = tenant_of(&request);
         InsightsDomain::check_tenant(&tenant)?;
         Ok(Response::new(ListAlertRulesResponse { rules: self.rules.list(&tenant) }))
     }
 
-    async fn delete_alert_rule(&self, request: Request<DeleteAlertRuleRequest>) -> Result<Response<DeleteAlertRuleResponse>, Status> {
+    async fn delete_alert_rule(
+        &self,
+        request: Request<DeleteAlertRuleRequest>,
+    ) -> Result<Response<DeleteAlertRuleResponse>, Status> {
         let tenant = tenant_of(&request);
         InsightsDomain::check_tenant(&tenant)?;
         let id = request.into_inner().id;
@@ -196,14 +221,12 @@ impl KpiService for KpiApi {
         let r = request.into_inner();
         let mut points = Vec::with_capacity(r.points.len());
         for (i, p) in r.points.iter().enumerate() {
-            let at = crate::insights::seconds(&format!("points[{i}].at"), p.at.as_ref())?;
+            let at = seconds(&format!("points[{i}].at"), p.at.as_ref())?;
             points.push((at, p.value));
         }
         let accepted = points.len() as u32;
-        let total = self
-            .0
-            .blocking(move |d| d.kpis().ingest(&tenant, &r.name, &r.unit, &r.description, &points))
-            .await?;
+        let total =
+            self.0.blocking(move |d| d.kpis().ingest(&tenant, &r.name, &r.unit, &r.description, &points)).await?;
         Ok(Response::new(IngestKpiResponse { accepted, total_points: total }))
     }
 
