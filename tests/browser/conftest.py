@@ -177,7 +177,7 @@ def screenshot(driver, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     # The whole page, not just the window: the overview is taller than a laptop screen.
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1440, max(1000, min(int(height) + 40, 4000)))
+    driver.set_window_size(1440, max(1000, min(int(height) + 40, 2400)))
     driver.save_screenshot(str(path))
     driver.set_window_size(1440, 1000)
     return path

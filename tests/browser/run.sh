@@ -30,6 +30,8 @@ if [ -z "${EARSHOT_BIN:-}" ]; then
   (cd "$root" && cargo build -q -p earshot-cli --bin earshot)
 fi
 
+# A target dir outside the checkout misses the binary's rpath to libtorch (.cargo/config.toml).
+export LD_LIBRARY_PATH="$root/.earshot/libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Selenium must never fetch a browser or driver of its own: both are Debian's.
 export SE_OFFLINE=true
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

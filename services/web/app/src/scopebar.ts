@@ -24,8 +24,9 @@ export function scopeBar(page: Page, s: Scope): HTMLElement {
   const period = h("select", { id: "scope-period", name: "period" }, PERIODS.map(([v, label]) => h("option", { value: v, selected: v === s.period }, label)));
   const from = h("input", { id: "scope-from", type: "date", value: localDate(s.from, s.tz) });
   const to = h("input", { id: "scope-to", type: "date", value: localDate(s.to - 1, s.tz) });
-  const custom = h("span", { class: "custom-dates", hidden: s.period !== "custom" }, h("label", { for: "scope-from" }, "From"), from, h("label", { for: "scope-to" }, "to"), to);
-  period.addEventListener("change", () => (custom.hidden = period.value !== "custom"));
+  const fromField = h("div", { class: "field", hidden: s.period !== "custom" }, h("label", { for: "scope-from" }, "From"), from);
+  const toField = h("div", { class: "field", hidden: s.period !== "custom" }, h("label", { for: "scope-to" }, "Through"), to);
+  period.addEventListener("change", () => (fromField.hidden = toField.hidden = period.value !== "custom"));
   const zones = h("select", { id: "scope-tz", name: "tz" }, timeZones().map((z) => h("option", { value: z, selected: z === s.tz }, z)));
   if (![...zones.options].some((o) => o.value === s.tz)) zones.prepend(h("option", { value: s.tz, selected: true }, s.tz));
 
@@ -34,7 +35,9 @@ export function scopeBar(page: Page, s: Scope): HTMLElement {
     { class: "scope", role: "search", "aria-label": "Scope" },
     h("div", { class: "field" }, h("label", { for: "scope-topic" }, "Topic"), topicSel),
     h("div", { class: "field grow" }, h("label", { for: "scope-query" }, "or query"), query),
-    h("div", { class: "field" }, h("label", { for: "scope-period" }, "Period"), period, custom),
+    h("div", { class: "field" }, h("label", { for: "scope-period" }, "Period"), period),
+    fromField,
+    toField,
     h("div", { class: "field" }, h("label", { for: "scope-tz" }, "Time zone"), zones),
     h("button", { type: "submit", class: "primary" }, "Show"),
     h("a", { href: href(page === "cio" ? "overview" : "cio", scopeParams(s)), class: "switch" }, page === "cio" ? "Marketing view" : "CIO view"),

@@ -133,6 +133,7 @@ export function alertsPage(main: HTMLElement, params: URLSearchParams): () => vo
   const abort = new AbortController();
   const onAlert = (a: any) => {
     noAlerts.hidden = true;
+    void refresh(); // the rule's "fired" count moved
     const topic = a.topic ?? "";
     const sp = a.spike ?? {};
     const s = { ...scopeOf(new URLSearchParams({ tz })), topic, query: "" };

@@ -143,8 +143,8 @@ function termList(s: Scope, terms: any[], testid: string, score: (t: any) => str
       h(
         "li",
         {},
-        drill(drillHref(s, quoted(t.term)), t.term, `${t.term}: open the mentions using it`),
-        h("span", { class: "muted" }, ` ${int(num(t.foregroundCount))} · ${score(t)}`),
+        drill(drillHref(s, quoted(t.term)), t.term, `${t.term}: open the ${num(t.foregroundCount)} mentions using it (${score(t)})`),
+        h("span", { class: "count", title: score(t) }, int(num(t.foregroundCount))),
       ),
     ),
   );
@@ -153,6 +153,7 @@ function termList(s: Scope, terms: any[], testid: string, score: (t: any) => str
 /** Terms over-represented in the period against the ones before it, hashtags, and emerging terms. */
 export function termsPanel(s: Scope): HTMLElement {
   const p = panel("Trending and emerging terms", "terms");
+  p.root.classList.add("span2");
   void load(p.body, insights("TrendingTerms", { scope: insightScope(s), limit: 15 }), (r) => {
     const significant = r.significant ?? [];
     const emerging = r.emerging ?? [];
@@ -160,7 +161,7 @@ export function termsPanel(s: Scope): HTMLElement {
     if (!significant.length && !emerging.length && !tags.length) return empty("No term stands out in this period yet (a term needs at least 3 mentions).");
     return h(
       "div",
-      { class: "term-cols" },
+      { class: "term-rows" },
       h("div", {}, h("h3", {}, "Trending"), termList(s, significant, "terms-significant", (t) => `score ${fixed(t.score ?? 0)}`)),
       h("div", {}, h("h3", {}, "Emerging"), termList(s, emerging, "terms-emerging", (t) => `growth ${fixed(t.score ?? 0, 1)}×`)),
       h("div", {}, h("h3", {}, "Hashtags"), termList(s, tags, "terms-hashtags", (t) => `score ${fixed(t.score ?? 0)}`)),
@@ -173,9 +174,18 @@ export function termsPanel(s: Scope): HTMLElement {
 export function spikeItem(s: Scope, sp: any): HTMLElement {
   const from = Date.parse(sp.start);
   const to = Date.parse(sp.end);
-  const drivers = (title: string, items: any[], filter: (k: string) => string) =>
+  const drivers = (title: string, items: any[], filter: ((k: string) => string) | null) =>
     items?.length
-      ? h("div", { class: "drivers" }, h("span", { class: "muted" }, `${title}: `), items.map((it: any, i: number) => [i ? ", " : "", drill(drillHref(s, filter(it.term ?? it.key), from, to), it.term ?? it.key, `${it.term ?? it.key} in this spike`), it.count ? ` (${int(num(it.count))})` : ""]))
+      ? h(
+          "div",
+          { class: "drivers" },
+          h("span", { class: "muted" }, `${title}: `),
+          items.map((it: any, i: number) => {
+            const key: string = it.term ?? it.key;
+            const count = it.count ?? it.foregroundCount;
+            return [i ? ", " : "", filter ? drill(drillHref(s, filter(key), from, to), key, `${key} in this spike`) : key, count ? ` (${int(num(count))})` : ""];
+          }),
+        )
       : null;
   return h(
     "li",
@@ -187,7 +197,8 @@ export function spikeItem(s: Scope, sp: any): HTMLElement {
       h("span", { class: "muted" }, ` peak ${int(num(sp.peakCount))} at ${fmtTime(Date.parse(sp.peak), s.tz)}, expected ${fixed(sp.expected ?? 0, 1)}, z = ${fixed(sp.zScore ?? 0, 1)}`),
     ),
     drivers("Terms", sp.topTerms, (k) => quoted(k)),
-    drivers("Authors", sp.topAuthors, (k) => `author:${quoted(k)}`),
+    // Spike authors are author ids, which no query operator reaches (author: is the handle).
+    drivers("Authors", sp.topAuthors, null),
     drivers("Sources", sp.topSources, (k) => `source:${quoted(k)}`),
   );
 }
