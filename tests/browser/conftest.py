@@ -69,10 +69,13 @@ class Server:
 
     def __init__(self, data_dir: Path, *extra: str):
         self.data_dir = data_dir
+        # Without the model the tests are fast and every mention is "unclassified"; with
+        # EARSHOT_BROWSER_CLASSIFIER=1 the shipped model labels them (for screenshots with sentiment).
+        model = ["--model-dir", str(ROOT / "models" / "weights")] if os.environ.get("EARSHOT_BROWSER_CLASSIFIER") == "1" else ["--no-classifier"]
         args = [
             str(earshot_bin()), "serve",
             "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
-            "--data-dir", str(data_dir), "--no-classifier",
+            "--data-dir", str(data_dir), *model,
             "--commit-interval-ms", "200", "--index-memory-mb", "64", "--index-threads", "1",
             *extra,
         ]

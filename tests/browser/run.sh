@@ -32,6 +32,7 @@ fi
 
 # A target dir outside the checkout misses the binary's rpath to libtorch (.cargo/config.toml).
 export LD_LIBRARY_PATH="$root/.earshot/libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$root/.earshot/onnxruntime/libonnxruntime.so}"
 # Selenium must never fetch a browser or driver of its own: both are Debian's.
 export SE_OFFLINE=true
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -2,6 +2,7 @@
 the API's for the same scope, drill-downs open those mentions, the query editor marks a mistake at its
 span, a new topic appears in share of voice, and an alert fired by a planted spike arrives live."""
 
+import os
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -26,6 +27,11 @@ def earshot(tmp_path_factory):
     corpus.kpi_orders(api, now)
     for name, query in [("Acme", "acme"), ("Globex", "globex")]:
         api.call("TopicService", "CreateTopic", {"name": name, "query": query})
+    if os.environ.get("EARSHOT_BROWSER_CLASSIFIER") == "1":
+        # Mentions that arrived before the model was loaded are labelled by a background job: wait for it.
+        deadline = time.monotonic() + 180
+        while int(api.call("SearchService", "Count", {"query": "sentiment:unclassified"}).get("count", 0)) and time.monotonic() < deadline:
+            time.sleep(0.5)
     yield server.http, api
     server.stop()
 
