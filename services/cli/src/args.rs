@@ -19,7 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the service (gRPC) with embedded defaults.
     Serve(ServeArgs),
-    /// Stream mentions from files (JSON lines or CSV) to a running server.
+    /// Stream mentions from files (JSON lines, CSV, or what X, Reddit, Mastodon, Bluesky and news feeds
+    /// return) to a running server.
     Import(ImportArgs),
     /// Search a running server with a Boolean query.
     Search(SearchArgs),
@@ -211,10 +212,25 @@ pub struct RedisArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// Decide by file extension (.csv is CSV, anything else JSON lines).
+    /// Decide from the content (and `.csv` for CSV).
     Auto,
+    /// earshot's own vocabulary, one JSON object per line (see README, "Import formats").
     Jsonl,
+    /// earshot's own vocabulary as CSV with a header row.
     Csv,
+    /// X API v2 responses (search, timelines, lookups), whole or one per line.
+    X,
+    /// Reddit listings from the JSON API, or NDJSON dumps (one submission or comment per line).
+    Reddit,
+    /// Mastodon Status entities (timelines, search results, contexts).
+    Mastodon,
+    /// Bluesky searchPosts / getPosts responses (PostViews) or Jetstream events.
+    Bluesky,
+    /// Jetstream events, one per line (same mapping as `bluesky`).
+    Jetstream,
+    /// RSS 2.0 or Atom news feeds.
+    #[value(alias = "rss", alias = "atom")]
+    Feed,
 }
 
 #[derive(Args, Debug, Clone)]

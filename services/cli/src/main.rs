@@ -2,6 +2,7 @@
 
 mod args;
 mod classify;
+mod formats;
 mod import;
 mod json;
 mod keys;

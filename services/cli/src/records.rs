@@ -181,6 +181,11 @@ fn to_mention(r: FlatRecord) -> Result<Mention, String> {
     })
 }
 
+/// One record of the vocabulary, already parsed as JSON (an element of a JSON array document).
+pub fn from_value(value: &serde_json::Value) -> Result<Mention, String> {
+    FlatRecord::deserialize(value).map_err(|e| e.to_string()).and_then(to_mention)
+}
+
 /// Reads JSON lines, one mention (or error) per non-blank line.
 pub fn read_jsonl(reader: impl BufRead, mut emit: impl FnMut(Result<Mention, RecordError>) -> bool) {
     for (i, line) in reader.lines().enumerate() {

@@ -96,9 +96,9 @@ impl Gate {
         let elapsed = started.elapsed();
         let code_name = format!("{code:?}");
         let m = metrics::global();
-        // Calls refused before anyone was identified are counted without their path: anyone can make
-        // those up, and each label value is a series kept for the life of the process.
-        let label = if who.is_some() { metrics::method_label(method) } else { "unauthenticated" };
+        // Anyone can make up a path, authenticated or not, and each label value is a series kept for
+        // the life of the process: only methods of the contract are labelled by name.
+        let label = metrics::method_label(method);
         m.rpc_requests.get_or_create(&RpcLabels { method: label.to_owned(), code: code_name.clone() }).inc();
         m.rpc_seconds.get_or_create(&MethodLabels { method: label.to_owned() }).observe(elapsed.as_secs_f64());
         // The audit trail keeps what was called, but never more of a path than a real method needs.
