@@ -114,3 +114,20 @@ def test_every_page_draws_and_nothing_comes_from_elsewhere(driver, fake):
     origins = driver.execute_script("return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)")
     assert set(origins) <= {fake}, origins
     assert js_errors(driver) == []
+
+
+def test_keyboard_reaches_the_skip_link_and_pages(driver, fake):
+    from selenium.webdriver.common.keys import Keys
+
+    open_page(driver, fake, "/overview")
+    driver.execute_script(f"sessionStorage.setItem('earshot.apiKey', '{KEY}')")
+    driver.refresh()
+    css(driver, "[data-testid=tenant]")
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    active = driver.switch_to.active_element
+    assert active.text == "Skip to content"
+    # The next stops are the navigation links, real links with their own URLs.
+    active.send_keys(Keys.TAB, Keys.TAB, Keys.TAB)
+    assert driver.switch_to.active_element.get_attribute("href").endswith("#/search")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    css(driver, "main[data-page=search]")

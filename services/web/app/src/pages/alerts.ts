@@ -59,13 +59,25 @@ export function alertsPage(main: HTMLElement, params: URLSearchParams): () => vo
             h(
               "td",
               { class: "actions" },
-              h("button", { type: "button", onclick: () => act(() => insights("PutAlertRule", { ...rule, enabled: !rule.enabled })) }, rule.enabled ? "Disable" : "Enable"),
+              h("button", { type: "button", onclick: () => toggle(rule) }, rule.enabled ? "Disable" : "Enable"),
               h("button", { type: "button", class: "danger", "aria-label": `Delete the rule on ${rule.topic}`, onclick: () => confirm(`Delete this rule on “${rule.topic}”?`) && act(() => insights("DeleteAlertRule", { id: rule.id })) }, "Delete"),
             ),
           ),
         ),
       ),
     );
+
+  // Saving a rule replaces it whole, and the webhook secret is write-only (never listed): a rule with a
+  // webhook needs its secret again to be saved.
+  const toggle = (rule: any) => {
+    let webhookSecret = "";
+    if (rule.webhookUrl) {
+      webhookSecret = prompt(`The webhook secret of this rule (${rule.webhookUrl}), to save it again:`) ?? "";
+      if (!webhookSecret) return;
+    }
+    const { id, topic, metric, settings, webhookUrl } = rule;
+    void act(() => insights("PutAlertRule", { id, topic, metric, settings, webhookUrl, webhookSecret, enabled: !rule.enabled }));
+  };
 
   const act = async (f: () => Promise<unknown>) => {
     try {
