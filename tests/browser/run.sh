@@ -26,6 +26,8 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.stamp 2>/dev/null)" != "$want" ]
 fi
 
 "$root/services/web/build.sh"
+# The app's own unit tests (time zones, URL scopes, byte spans, CSV) under Node's test runner.
+(cd "$root/services/web/app" && npm test --silent)
 if [ -z "${EARSHOT_BIN:-}" ]; then
   (cd "$root" && cargo build -q -p earshot-cli --bin earshot)
 fi
