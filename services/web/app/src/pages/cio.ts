@@ -133,6 +133,7 @@ function gapView(s: Scope, r: any, kpi: string): HTMLElement {
         { label: "Gap (z)", data: points.map((p) => p.gap ?? 0), color: COLORS.expected, type: "bar" },
       ],
       y2: kpi,
+      link: (i) => drillHref(s, "", Date.parse(points[i].start), points[i + 1] ? Date.parse(points[i + 1].start) : s.to),
       summary: `${kpi} beside net sentiment; positive gap: the service does better than people say.`,
       height: 220,
     }),
