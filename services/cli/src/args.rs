@@ -32,16 +32,14 @@ pub enum Command {
     Keys(crate::keys::KeysArgs),
     /// Print the insights of a topic or query for a period as tables (and CSV files with --csv).
     Report(ReportArgs),
+    /// Take every matching mention out of a running server as JSON lines, CSV or Parquet (resumable).
+    Export(ExportArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// The Boolean query to report on (or --topic).
-    #[arg(required_unless_present = "topic")]
-    pub query: Option<String>,
-    /// A saved topic (id or name) to report on instead of a query.
-    #[arg(long, conflicts_with = "query")]
-    pub topic: Option<String>,
+    #[command(flatten)]
+    pub scope: QueryArgs,
     #[command(flatten)]
     pub client: ClientArgs,
     /// Start of the period (RFC 3339, YYYY-MM-DD or Unix seconds); default 7 days before --to.
@@ -71,6 +69,17 @@ pub struct ReportArgs {
     /// Also write every table as CSV into this folder (created if needed).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+}
+
+/// What `search` and `report` look at: a query, or a saved topic in its place.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The Boolean query, e.g. '"customer service" AND (slow OR rude)' (or --topic).
+    #[arg(required_unless_present = "topic")]
+    pub query: Option<String>,
+    /// A saved topic (id or name) instead of a query.
+    #[arg(long, conflicts_with = "query")]
+    pub topic: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -253,7 +262,7 @@ impl ClientArgs {
         let mut request = tonic::Request::new(message);
         let metadata = request.metadata_mut();
         metadata.insert(
-            earshot_server::grpc::TENANT_HEADER,
+            earshot_proto::TENANT_HEADER,
             self.tenant.parse().context("tenant is not a valid header value")?,
         );
         if let Some(key) = &self.api_key {
@@ -296,12 +305,8 @@ pub enum SortArg {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// The Boolean query, e.g. '"customer service" AND (slow OR rude)'.
-    #[arg(required_unless_present = "topic")]
-    pub query: Option<String>,
-    /// Run a saved topic (id or name) instead of a query.
-    #[arg(long, conflicts_with = "query")]
-    pub topic: Option<String>,
+    #[command(flatten)]
+    pub scope: QueryArgs,
     #[command(flatten)]
     pub client: ClientArgs,
     /// Print JSON instead of a table.
@@ -333,4 +338,53 @@ pub fn init_logging(args: &LogArgs) {
         LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The Boolean query; none exports everything (of the period).
+    #[arg(conflicts_with = "topic")]
+    pub query: Option<String>,
+    /// Export a saved topic (id or name) instead of a query.
+    #[arg(long)]
+    pub topic: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Only mentions created at or after this time (RFC 3339, YYYY-MM-DD or Unix seconds).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only mentions created before this time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Leave out reposts, quotes, near-duplicates and spam (as `report --exclude-noise`).
+    #[arg(long)]
+    pub exclude_noise: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// Write here instead of standard output (needed for Parquet and for --resume).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Continue an interrupted export into the same --output (from its checkpoint `FILE.cursor`).
+    #[arg(long)]
+    pub resume: bool,
+    /// Start after this cursor (printed when an export stops); for Parquet, into a new file.
+    #[arg(long, conflicts_with = "resume")]
+    pub cursor: Option<String>,
+    /// Mentions per streamed chunk.
+    #[arg(long, default_value_t = 500)]
+    pub chunk_size: u32,
+    /// Hide the progress bar.
+    #[arg(long, env = "EARSHOT_NO_PROGRESS")]
+    pub no_progress: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// JSON lines, the importer's vocabulary.
+    Jsonl,
+    /// CSV with the importer's column names.
+    Csv,
+    /// Apache Parquet (typed columns, snappy).
+    Parquet,
 }

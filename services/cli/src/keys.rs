@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use earshot_server::auth::keys::StoredKey;
 use earshot_server::auth::{AuthMode, KeyStore, Role, TenantSettings};
-use earshot_server::guard::{GuardConfig, TlsFiles};
+use earshot_server::config::{GuardConfig, TlsFiles};
 
 #[derive(Args, Debug)]
 pub struct KeysArgs {

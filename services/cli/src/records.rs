@@ -280,7 +280,7 @@ mod tests {
         let mut seen = 0;
         read_jsonl(std::io::BufReader::new(file), |m| {
             let mut m = m.expect("readable sample");
-            let verdict = earshot_server::validate::validate_mention(&mut m, "default");
+            let verdict = earshot_server::ingest::validate::validate_mention(&mut m, "default");
             assert!(verdict.is_ok(), "{}: {verdict:?}", m.id);
             seen += 1;
             true

@@ -34,8 +34,8 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
             to: to.as_deref().map(parse_time).transpose().map_err(anyhow::Error::msg)?,
         }),
     };
-    let query = args.query.clone().unwrap_or_default();
-    let topic = args.topic.clone().unwrap_or_default();
+    let query = args.scope.query.clone().unwrap_or_default();
+    let topic = args.scope.topic.clone().unwrap_or_default();
     let mut client = SearchServiceClient::connect(args.client.server.clone())
         .await
         .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use earshot_models::batcher::BatchOptions;
 use earshot_server::cluster::{RedisConfig, Roles};
-use earshot_server::ratelimit::RateLimit;
+use earshot_server::auth::ratelimit::RateLimit;
 use earshot_server::{ClassifierConfig, Config};
 use tokio::net::TcpListener;
 

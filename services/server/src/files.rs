@@ -49,7 +49,8 @@ mod tests {
         let log = dir.path().join("audit.jsonl");
         open_append(&log).expect("open");
         assert_eq!(std::fs::metadata(&log).expect("meta").permissions().mode() & 0o777, 0o600);
-        let names: Vec<_> = std::fs::read_dir(dir.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
         assert_eq!(names.len(), 2, "no temp file left: {names:?}");
     }
 }

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Identity, Role};
-use crate::validate::validate_tenant;
+use crate::ingest::validate::validate_tenant;
 
 /// File name of the store in the data folder.
 pub const KEYS_FILE: &str = "keys.json";
@@ -249,7 +249,8 @@ impl KeyStore {
     /// Revokes a key by id; revoking twice keeps the first time.
     pub fn revoke(&self, id: &str) -> Result<StoredKey, KeyStoreError> {
         self.edit(|file| {
-            let key = file.keys.iter_mut().find(|k| k.id == id).ok_or_else(|| KeyStoreError::NotFound(id.to_owned()))?;
+            let key =
+                file.keys.iter_mut().find(|k| k.id == id).ok_or_else(|| KeyStoreError::NotFound(id.to_owned()))?;
             key.revoked.get_or_insert_with(now);
             Ok(key.clone())
         })
@@ -405,7 +406,8 @@ mod tests {
         let store = KeyStore::in_data_dir(dir.path());
         let registry = KeyRegistry::open(store.clone()).expect("open");
         store.set_tenant("acme", TenantSettings { retention_days: Some(30), redact_pii: None }).expect("set");
-        let merged = store.set_tenant("acme", TenantSettings { retention_days: None, redact_pii: Some(true) }).expect("set");
+        let merged =
+            store.set_tenant("acme", TenantSettings { retention_days: None, redact_pii: Some(true) }).expect("set");
         assert_eq!(merged, TenantSettings { retention_days: Some(30), redact_pii: Some(true) });
         assert_eq!(registry.settings_of("acme"), merged);
         assert_eq!(registry.settings_of("other"), TenantSettings::default());

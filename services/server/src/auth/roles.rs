@@ -28,7 +28,8 @@ const TABLE: &[(&str, &[Role])] = &[
 ];
 
 /// Services anyone may call without a key: probes and tooling.
-const PUBLIC_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
+const PUBLIC_PREFIXES: &[&str] =
+    &["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
 
 /// Whether `path` needs no key.
 pub fn is_public(path: &str) -> bool {

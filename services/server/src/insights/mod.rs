@@ -1,20 +1,22 @@
 //! The insights domain: scope checks, the aggregations of `earshot_indexer::insights` run off the async
 //! workers, spike detection, KPIs, correlation, alert rules and their delivery.
 //!
-//! - [`error`]: [`InsightsError`] and its mapping onto gRPC codes.
+//! - [`error`]: the errors of the domain ([`InsightsError`]).
 //! - [`queries`]: volume, sentiment summary, share of voice, top authors, trending terms.
 //! - [`signals`]: spikes with explanations, the incident signal, KPI correlation, the perception gap.
 //! - [`spikes`], [`correlate`]: the math, plain functions with hand-computed tests.
 //! - [`kpi`]: the KPI store.
 //! - [`alerts`]: alert rules, the evaluator (fires once per event), the [`alerts::AlertBus`].
 //! - [`webhook`]: signed webhook delivery with retries.
+//! - [`cache`]: the results cache (trait, in-process LRU, invalidation on deletion); its Redis
+//!   implementation is `crate::cluster::cache`.
 
 pub mod alerts;
+pub mod cache;
 pub mod correlate;
 pub mod error;
 pub mod kpi;
 pub mod queries;
-pub mod setup;
 pub mod signals;
 pub mod spikes;
 #[cfg(test)]
@@ -33,8 +35,8 @@ use tantivy::Searcher;
 
 pub use error::InsightsError;
 
-use crate::topics::TopicStore;
-use crate::validate::validate_tenant;
+use crate::ingest::validate::validate_tenant;
+use crate::search::topics::TopicStore;
 
 /// Latest time a scope or KPI point may name (2100-01-01).
 pub const MAX_TIME: i64 = 4_102_444_800;
@@ -153,7 +155,12 @@ impl InsightsDomain {
     }
 
     /// The Tantivy query of a scope (tenant, range, noise), optionally narrowed by `extra`. Blocking.
-    pub fn query(&self, searcher: &Searcher, scope: &Scope, extra: Option<Box<dyn Query>>) -> Result<Box<dyn Query>, InsightsError> {
+    pub fn query(
+        &self,
+        searcher: &Searcher,
+        scope: &Scope,
+        extra: Option<Box<dyn Query>>,
+    ) -> Result<Box<dyn Query>, InsightsError> {
         let resolver = self.topics.resolver(&scope.tenant);
         let mut q = parse_query_with_searcher(searcher, self.indexer.fields(), &scope.query, &resolver)?;
         if let Some(extra) = extra {
