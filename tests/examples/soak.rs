@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use earshot_proto::v1::export_service_client::ExportServiceClient;
 use earshot_proto::v1::insights_service_client::InsightsServiceClient;
-use earshot_proto::v1::{CountRequest, IngestRequest, InsightScope, SearchRequest, VolumeRequest};
-use earshot_tests::{all_ids, mention, Sandbox};
+use earshot_proto::v1::{CountRequest, ExportRequest, IngestRequest, InsightScope, SearchRequest, VolumeRequest};
+use earshot_tests::{mention, Sandbox};
 
 #[derive(Default)]
 struct Tally {
@@ -111,8 +112,14 @@ async fn main() {
     let server = Sandbox::start_in(dir.path(), flags).await;
     let mut ingest = server.ingest().await;
     ingest.ingest(IngestRequest { mentions: vec![mention("final-marker", "marker")], wait_searchable: true }).await.expect("marker");
-    let mut search = server.search().await;
-    let found = all_ids(&mut search, "soak").await;
+    // Every mention, through the export stream (paging stops at 100,000 results).
+    let mut export = ExportServiceClient::new(server.channel().await);
+    let request = ExportRequest { query: "soak".into(), chunk_size: 1000, ..Default::default() };
+    let mut chunks = export.export(request).await.expect("export").into_inner();
+    let mut found = Vec::new();
+    while let Some(chunk) = chunks.message().await.expect("export chunk") {
+        found.extend(chunk.mentions.into_iter().map(|m| m.id));
+    }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for id in &found {
         *seen.entry(id.as_str()).or_default() += 1;

@@ -151,6 +151,10 @@ pub struct ServeArgs {
     /// Folder for the write-ahead log and the index.
     #[arg(long, env = "EARSHOT_DATA_DIR", default_value = "./earshot-data")]
     pub data_dir: PathBuf,
+    /// HTTP listener for the web dashboard and the JSON API: an address (port 0 picks a free one,
+    /// printed), `off`, or `auto` — the gRPC host on port 8080, or a free port when --listen has port 0.
+    #[arg(long, env = "EARSHOT_HTTP_LISTEN", default_value = "auto")]
+    pub http_listen: String,
     /// Most mentions in one ingest request.
     #[arg(long, env = "EARSHOT_MAX_BATCH", default_value_t = 1000)]
     pub max_batch: usize,

@@ -45,6 +45,8 @@ pub struct Config {
     /// Open a damaged write-ahead log by salvaging every readable record into a new log (the damaged
     /// files are moved aside); without it a damaged log refuses to start.
     pub wal_salvage: bool,
+    /// The web app served beside the JSON API on the HTTP listener (`None`: the API alone).
+    pub web_assets: Option<earshot_http::Assets>,
 }
 
 impl Config {
@@ -76,6 +78,7 @@ impl Default for Config {
             alert_interval: Duration::from_secs(60),
             max_backlog: 20_000,
             wal_salvage: false,
+            web_assets: None,
         }
     }
 }

@@ -40,5 +40,5 @@ pub mod server;
 pub mod storage;
 
 pub use config::{ClassifierConfig, Config, GuardConfig, TlsFiles};
-pub use server::{run, ServerError};
+pub use server::{run, serve, Listeners, ServerError};
 pub use storage::{lock_data_dir, Storage, StorageError};

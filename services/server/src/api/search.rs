@@ -4,16 +4,18 @@
 use std::sync::Arc;
 
 use earshot_indexer::query::query_digest;
+use earshot_proto::v1::export_service_server::ExportService;
 use earshot_proto::v1::search_service_server::SearchService;
 use earshot_proto::v1::topic_service_server::TopicService;
 use earshot_proto::v1::{
-    CountRequest, CountResponse, CreateTopicRequest, DeleteTopicRequest, DeleteTopicResponse, GetTopicRequest,
+    CountRequest, CountResponse, CreateTopicRequest, ExportChunk, ExportRequest, DeleteTopicRequest, DeleteTopicResponse, GetTopicRequest,
     ListTopicsRequest, ListTopicsResponse, SearchRequest, SearchResponse, Topic, UpdateTopicRequest, ValidateRequest,
     ValidateResponse,
 };
+use futures::StreamExt;
 use tonic::{Request, Response, Status};
 
-use super::tenant_of;
+use super::{tenant_of, ResponseStream};
 use crate::auth::audit::AuditNote;
 use crate::ingest::validate::validate_tenant;
 use crate::search::topics::TopicStore;
@@ -93,5 +95,24 @@ impl TopicService for TopicApi {
         let tenant = Self::tenant(&request)?;
         let deleted = self.0.delete(&tenant, &request.into_inner().topic)?;
         Ok(Response::new(DeleteTopicResponse { deleted }))
+    }
+}
+
+/// gRPC face of the export side of [`SearchDomain`]: the chunks as a server stream.
+pub struct ExportApi(pub Arc<SearchDomain>);
+
+#[tonic::async_trait]
+impl ExportService for ExportApi {
+    type ExportStream = ResponseStream<ExportChunk>;
+
+    #[tracing::instrument(skip_all, fields(query = %query_digest(&request.get_ref().query)))]
+    async fn export(&self, request: Request<ExportRequest>) -> Result<Response<Self::ExportStream>, Status> {
+        let tenant = tenant_of(&request);
+        let audit = AuditNote::of(&request);
+        let req = request.into_inner();
+        audit.query(&req.query, &req.topic);
+        let chunks = self.0.export(tenant, req).await?;
+        let stream = tokio_stream::wrappers::ReceiverStream::new(chunks).map(|chunk| chunk.map_err(Status::from));
+        Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -12,6 +12,8 @@ use Role::{Admin, Analyst, Cio, Cmo};
 const TABLE: &[(&str, &[Role])] = &[
     ("/earshot.v1.IngestService/*", &[Analyst]),
     ("/earshot.v1.SearchService/*", &[Analyst, Cmo]),
+    // Taking data out is an analyst's (and marketing's, who may search the same data).
+    ("/earshot.v1.ExportService/*", &[Analyst, Cmo]),
     ("/earshot.v1.TopicService/GetTopic", &[Analyst, Cmo, Cio]),
     ("/earshot.v1.TopicService/ListTopics", &[Analyst, Cmo, Cio]),
     ("/earshot.v1.TopicService/*", &[Analyst]),

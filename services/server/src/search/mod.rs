@@ -4,6 +4,7 @@
 //! - [`topics`]: saved topics per tenant, validated on save, persisted in `topics.json`; a query may
 //!   name one in place of its text.
 
+pub mod export;
 pub mod topics;
 
 use std::sync::Arc;

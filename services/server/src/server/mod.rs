@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use earshot_models::batcher::ClassifierHandle;
 use earshot_proto::v1::classify_service_server::ClassifyServiceServer;
+use earshot_proto::v1::export_service_server::ExportServiceServer;
 use earshot_proto::v1::ingest_service_server::IngestServiceServer;
 use earshot_proto::v1::insights_service_server::InsightsServiceServer;
 use earshot_proto::v1::kpi_service_server::KpiServiceServer;
@@ -26,6 +27,7 @@ use earshot_proto::v1::topic_service_server::TopicServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
 use tonic_health::server::HealthReporter;
 use tracing::info;
 
@@ -34,7 +36,7 @@ use crate::api::ingest::IngestApi;
 use crate::api::insights::{InsightsApi, KpiApi};
 use crate::api::rate_limit::{rate_limit_identity, RateLimitLayer};
 use crate::api::ready::ReadyLayer;
-use crate::api::search::{SearchApi, TopicApi};
+use crate::api::search::{ExportApi, SearchApi, TopicApi};
 use crate::auth::ratelimit::RateLimiter;
 use crate::classify::ClassifyDomain;
 use crate::cluster::{self, Cluster};
@@ -54,6 +56,7 @@ struct ReadServices {
     topics: TopicServiceServer<TopicApi>,
     insights: InsightsServiceServer<InsightsApi>,
     kpi: KpiServiceServer<KpiApi>,
+    export: ExportServiceServer<ExportApi>,
     _stop_alerts: crossbeam_channel::Sender<()>,
 }
 
@@ -121,12 +124,13 @@ fn read_services(
     let topics =
         Arc::new(TopicStore::open(&config.data_dir.join("topics.json")).map_err(|e| ServerError::Join(e.to_string()))?);
     let search = Arc::new(SearchDomain::new(storage.indexer.clone(), topics.clone()));
+    let export = ExportServiceServer::new(ExportApi(search.clone())).max_encoding_message_size(max);
     let search =
         SearchServiceServer::new(SearchApi(search)).max_decoding_message_size(max).max_encoding_message_size(max);
     let shared = insights::Shared { cluster, governance: guard.governance.as_deref() };
     let (insights, kpi, stop) = insights::services(config, storage.indexer.clone(), topics.clone(), closing, shared)?;
     let topics = TopicServiceServer::new(TopicApi(topics));
-    Ok(ReadServices { search, topics, insights, kpi, _stop_alerts: stop })
+    Ok(ReadServices { search, topics, insights, kpi, export, _stop_alerts: stop })
 }
 
 fn classify_service(config: &Config, classifier: Option<ClassifierHandle>) -> ClassifyServiceServer<ClassifyApi> {
@@ -143,15 +147,54 @@ fn ingest_service(config: &Config, queue: Arc<dyn IngestQueue>, pii: PiiPolicy) 
         .max_encoding_message_size(max)
 }
 
-fn reflection() -> Result<
-    tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
-    ServerError,
-> {
-    tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(earshot_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| ServerError::Reflection(e.to_string()))
+/// Server reflection in both versions clients speak: `v1`, and `v1alpha` (the stock Python
+/// `grpcio-reflection` knows only that one).
+fn reflection(routes: Routes) -> Result<Routes, ServerError> {
+    let configure = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(earshot_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let v1 = configure().build_v1().map_err(|e| ServerError::Reflection(e.to_string()))?;
+    let v1alpha = configure().build_v1alpha().map_err(|e| ServerError::Reflection(e.to_string()))?;
+    Ok(routes.add_service(v1).add_service(v1alpha))
+}
+
+/// Adds `service` when there is one.
+fn maybe<S>(routes: Routes, service: Option<S>) -> Routes
+where
+    S: tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
+        + tonic::server::NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Response: axum::response::IntoResponse,
+    S::Future: Send + 'static,
+{
+    match service {
+        Some(service) => routes.add_service(service),
+        None => routes,
+    }
+}
+
+/// Serves the HTTP face (JSON API and web app) on `listener` until `closing` turns true. The API calls
+/// go through `layers` around the same routes the gRPC listener serves.
+fn spawn_http(
+    listener: TcpListener,
+    grpc: earshot_http::GrpcStack,
+    assets: Option<earshot_http::Assets>,
+    mut closing: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, ServerError> {
+    let app = earshot_http::router(grpc, assets).map_err(ServerError::Setup)?;
+    Ok(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = closing.wait_for(|c| *c).await;
+        };
+        if let Err(e) = earshot_http::serve(listener, app, shutdown).await {
+            tracing::error!(error = %e, "HTTP listener failed");
+        }
+    }))
 }
 
 /// Accepted connections with Nagle's algorithm off: small responses must not wait for delayed ACKs.
@@ -197,12 +240,30 @@ fn close(cluster: Option<Cluster>, storage: Option<Arc<Storage>>, classifier: Op
     }
 }
 
-/// Runs the server on `listener` until `shutdown` resolves, then drains calls, commits and returns.
+/// Where a server answers: gRPC always, HTTP (JSON API and web app) when given.
+pub struct Listeners {
+    /// The gRPC listener.
+    pub grpc: TcpListener,
+    /// The HTTP listener, if any.
+    pub http: Option<TcpListener>,
+}
+
+/// Runs the server on `listener` (gRPC only) until `shutdown` resolves; see [`serve`].
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve(config, Listeners { grpc: listener, http: None }, shutdown).await
+}
+
+/// Runs the server on `listeners` until `shutdown` resolves, then drains calls, commits and returns.
+pub async fn serve(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let listener = listeners.grpc;
     let (health, health_service) = tonic_health::server::health_reporter();
     health::set_all_not_serving(&health).await;
     let classifier = config.classifier.as_ref().map(ClassifierConfig::spawn);
@@ -213,6 +274,7 @@ pub async fn run(
     let queue = ingest_queue(&config, cluster.as_ref(), storage.as_ref());
     let guard = guard::Guard::setup(&config, storage.as_deref())?;
     let (closing_tx, closing) = watch::channel(false);
+    let http_closing = closing.clone();
     let (_stop_relabel, relabel_stop) = crossbeam_channel::bounded::<()>(0);
     if let Some(c) = &classifier {
         if let Some(s) = &storage {
@@ -225,7 +287,6 @@ pub async fn run(
         None => None,
     };
     let classify_service = classify_service(&config, classifier.clone());
-    let reflection = reflection()?;
     let ingest_service = queue.map(|queue| ingest_service(&config, queue, guard.pii.clone()));
 
     let wal_dir = config.data_dir.join("wal");
@@ -243,27 +304,43 @@ pub async fn run(
         let shared = cluster.as_ref().map(|c| (c.redis.clone(), c.config.keys()));
         Arc::new(RateLimiter::new(limit, shared))
     });
-    let (search, topics, insights, kpi, _stop_alerts) = match reads {
-        Some(r) => (Some(r.search), Some(r.topics), Some(r.insights), Some(r.kpi), Some(r._stop_alerts)),
-        None => (None, None, None, None, None),
+    let (search, topics, insights, kpi, export, _stop_alerts) = match reads {
+        Some(r) => (Some(r.search), Some(r.topics), Some(r.insights), Some(r.kpi), Some(r.export), Some(r._stop_alerts)),
+        None => (None, None, None, None, None, None),
     };
+    let mut routes = reflection(Routes::new(health_service))?;
+    routes = maybe(routes, ingest_service);
+    routes = maybe(routes, search);
+    routes = routes.add_service(classify_service);
+    routes = maybe(routes, topics);
+    routes = maybe(routes, guard.governance_service());
+    routes = maybe(routes, insights);
+    routes = maybe(routes, kpi);
+    routes = maybe(routes, export);
     // The gate runs first (outermost), so the limiter counts calls per API key, not per claimed tenant.
+    let rate_limit = RateLimitLayer::new(limiter).with_identity(rate_limit_identity());
+    let http = match listeners.http {
+        Some(http) => {
+            let stack = tower::ServiceBuilder::new()
+                .layer(guard.layer.clone())
+                .layer(rate_limit.clone())
+                .layer(ReadyLayer::new(ready_rx.clone()))
+                .service(routes.clone());
+            Some(spawn_http(http, tower::util::BoxCloneSyncService::new(stack), config.web_assets, http_closing)?)
+        }
+        None => None,
+    };
     let served = guard::Guard::server_builder(&config)?
         .layer(guard.layer.clone())
-        .layer(RateLimitLayer::new(limiter).with_identity(rate_limit_identity()))
+        .layer(rate_limit)
         .layer(ReadyLayer::new(ready_rx))
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_optional_service(ingest_service)
-        .add_optional_service(search)
-        .add_service(classify_service)
-        .add_optional_service(topics)
-        .add_optional_service(guard.governance_service())
-        .add_optional_service(insights)
-        .add_optional_service(kpi)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
 
+    if let Some(http) = http {
+        let _ = http.await;
+    }
     let closing = storage.clone();
     tokio::task::spawn_blocking(move || close(cluster, closing, classifier))
         .await
