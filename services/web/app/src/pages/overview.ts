@@ -71,7 +71,7 @@ function headlineView(s: Scope, r: any): HTMLElement {
 
 function volumeView(s: Scope, r: any): HTMLElement {
   const buckets: any[] = r.buckets ?? [];
-  if (!num(r.total)) return h("div", {}, h("p", { class: "empty" }, "No mentions in this period."), volumeTable(s, buckets));
+  if (!num(r.total)) return h("p", { class: "empty" }, "No mentions in this period.");
   const labels = buckets.map((b) => bucketLabel(b.label ?? "", s.interval));
   const span = (i: number) => [Date.parse(buckets[i].start), Date.parse(buckets[i].end)] as const;
   return h(

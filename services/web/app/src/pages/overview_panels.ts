@@ -213,7 +213,8 @@ export function spikesPanel(s: Scope): HTMLElement {
     return h(
       "div",
       {},
-      series.length
+      // A flat zero line says nothing the empty state does not.
+      series.some((pt) => (pt.value ?? 0) > 0)
         ? chart({
             kind: "line",
             labels: series.map((pt) => fmtTime(Date.parse(pt.start), s.tz)),
