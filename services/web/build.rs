@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::{env, fs};
 
 fn main() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("app")
-        .join("dist");
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("app").join("dist");
     // Cargo re-runs this script when anything under dist/ changes (a directory is scanned whole).
     println!("cargo:rerun-if-changed={}", dist.display());
     if !dist.join("index.html").is_file() {
@@ -22,14 +20,12 @@ fn main() {
     let mut files = Vec::new();
     collect(&dist, &dist, &mut files);
     files.sort();
-    let mut out = String::from("/// Every embedded file: path under dist/, bytes, content type.\nstatic ASSETS: &[(&str, &[u8], &str)] = &[\n");
+    let mut out = String::from(
+        "/// Every embedded file: path under dist/, bytes, content type.\nstatic ASSETS: &[(&str, &[u8], &str)] = &[\n",
+    );
     for (rel, abs) in &files {
-        let _ = writeln!(
-            out,
-            "    ({rel:?}, include_bytes!({:?}), {:?}),",
-            abs.display().to_string(),
-            content_type(rel)
-        );
+        let _ =
+            writeln!(out, "    ({rel:?}, include_bytes!({:?}), {:?}),", abs.display().to_string(), content_type(rel));
     }
     out.push_str("];\n");
     let target = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("assets.rs");
@@ -38,8 +34,7 @@ fn main() {
 
 /// Files below `dir`, as (path relative to `root` with `/`, absolute path); dotfiles (the build stamp) stay out.
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let entries = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("earshot-web: cannot read {}: {e}", dir.display()));
+    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("earshot-web: cannot read {}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("dist entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");

@@ -24,22 +24,13 @@ pub struct Asset {
 pub fn asset(path: &str) -> Option<Asset> {
     let path = path.trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    ASSETS
-        .iter()
-        .find(|(name, _, _)| *name == path)
-        .map(|&(_, bytes, content_type)| Asset {
-            bytes,
-            content_type,
-        })
+    ASSETS.iter().find(|(name, _, _)| *name == path).map(|&(_, bytes, content_type)| Asset { bytes, content_type })
 }
 
 /// The app's page, for `GET /` and for every path that is neither an asset nor the API.
 pub fn index() -> Asset {
     // build.rs refuses to build without index.html, so it is always in the table.
-    asset("index.html").unwrap_or(Asset {
-        bytes: b"",
-        content_type: "text/html; charset=utf-8",
-    })
+    asset("index.html").unwrap_or(Asset { bytes: b"", content_type: "text/html; charset=utf-8" })
 }
 
 /// Every embedded path (for logs and tests).
@@ -58,24 +49,15 @@ mod tests {
         assert_eq!(root, index());
         assert_eq!(root.content_type, "text/html; charset=utf-8");
         let html = std::str::from_utf8(root.bytes).expect("utf-8");
-        assert!(
-            html.contains("app.js") && html.contains("app.css"),
-            "index.html loads the bundle"
-        );
+        assert!(html.contains("app.js") && html.contains("app.css"), "index.html loads the bundle");
     }
 
     #[test]
     fn bundle_has_its_content_types() {
         let js = asset("/app.js").expect("app.js");
         assert_eq!(js.content_type, "text/javascript; charset=utf-8");
-        assert!(
-            js.bytes.len() > 10_000,
-            "the bundle carries the app and the chart library"
-        );
-        assert_eq!(
-            asset("app.css").expect("app.css").content_type,
-            "text/css; charset=utf-8"
-        );
+        assert!(js.bytes.len() > 10_000, "the bundle carries the app and the chart library");
+        assert_eq!(asset("app.css").expect("app.css").content_type, "text/css; charset=utf-8");
     }
 
     #[test]
@@ -83,11 +65,7 @@ mod tests {
         assert_eq!(asset("/nope.js"), None);
         assert_eq!(asset("/../Cargo.toml"), None);
         assert_eq!(asset("/api/earshot.v1.SearchService/Search"), None);
-        assert_eq!(
-            asset(".stamp"),
-            None,
-            "dotfiles of the build are not served"
-        );
+        assert_eq!(asset(".stamp"), None, "dotfiles of the build are not served");
     }
 
     #[test]
@@ -100,9 +78,7 @@ mod tests {
             }
             let text = String::from_utf8_lossy(a.bytes);
             assert!(
-                !text.contains("src=\"http")
-                    && !text.contains("href=\"http")
-                    && !text.contains("url(http"),
+                !text.contains("src=\"http") && !text.contains("href=\"http") && !text.contains("url(http"),
                 "{path} loads from another origin"
             );
         }
