@@ -140,6 +140,8 @@ def test_a_mistake_is_marked_at_its_span(driver, earshot):
     wait(driver).until(lambda d: text(count))
     assert number(text(count).split()[0]) == want > 0
     assert driver.find_elements(By.CSS_SELECTOR, ".hit-text mark")
+    badges = {text(b) for b in driver.find_elements(By.CSS_SELECTOR, ".hit .badge")}
+    assert badges and badges <= {"positive", "neutral", "negative", "unclassified"}, badges
     screenshot(driver, "search")
 
 

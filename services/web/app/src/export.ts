@@ -7,7 +7,11 @@ export const EXPORT_CAP = 10_000;
 
 const COLUMNS = ["id", "created_at", "source", "author_handle", "author_followers", "language", "country", "engagement_type", "sentiment", "sentiment_score", "likes", "shares", "replies", "url", "text"];
 
-const short = (v: string | undefined, prefix: string) => (v ?? "").replace(prefix, "").toLowerCase();
+// Answers carry every field, defaults included: an UNSPECIFIED enum means "not given".
+const short = (v: string | undefined, prefix: string) => {
+  const name = (v ?? "").replace(prefix, "").toLowerCase();
+  return name === "unspecified" ? "" : name;
+};
 
 function row(m: any): (string | number)[] {
   return [

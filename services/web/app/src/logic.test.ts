@@ -61,4 +61,5 @@ test("CSV fields are quoted when they must be", () => {
   const csv = toCsv([{ id: "1", text: "line\nbreak", sentiment: "SENTIMENT_NEGATIVE", source: "SOURCE_NETWORK_TWITTER" }]);
   assert.ok(csv.startsWith("id,created_at,source"));
   assert.ok(csv.includes(',twitter,') && csv.includes(',negative,') && csv.includes('"line\nbreak"'));
+  assert.ok(toCsv([{ id: "2", sentiment: "SENTIMENT_UNSPECIFIED" }]).includes(",unclassified,"));
 });

@@ -27,7 +27,11 @@ export function highlighted(html: string): Node[] {
   return out;
 }
 
-const label = (v: string | undefined, prefix: string) => (v ?? "").replace(prefix, "").toLowerCase();
+// Answers carry every field, defaults included: an UNSPECIFIED enum means "not given".
+const label = (v: string | undefined, prefix: string) => {
+  const name = (v ?? "").replace(prefix, "").toLowerCase();
+  return name === "unspecified" ? "" : name;
+};
 
 function hitItem(hit: any, tz: string): HTMLElement {
   const m = hit.mention ?? {};
