@@ -162,6 +162,23 @@ def test_a_new_topic_appears_in_share_of_voice(driver, earshot):
     assert sov_page["Initech"] == int(want["topics"][0].get("volume", 0)) > 0
 
 
+def test_a_topic_is_edited_and_deleted(driver, earshot):
+    base, api = earshot
+    api.call("TopicService", "CreateTopic", {"name": "Scratch", "query": "scratch"})
+    open_page(driver, base, "/topics")
+    css(driver, "[data-testid=topics-list] tr[data-topic=Scratch] button[aria-label='Edit Scratch']").click()
+    query = css(driver, "#topic-query")
+    query.clear()
+    query.send_keys("scratch OR draft")
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=topic-form] button[type=submit]").click()
+    wait(driver).until(lambda d: "scratch OR draft" in text(d.find_element(By.CSS_SELECTOR, "tr[data-topic=Scratch]")))
+    assert api.call("TopicService", "GetTopic", {"topic": "Scratch"})["query"] == "scratch OR draft"
+    driver.find_element(By.CSS_SELECTOR, "tr[data-topic=Scratch] button[aria-label='Delete Scratch']").click()
+    driver.switch_to.alert.accept()
+    wait(driver).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "tr[data-topic=Scratch]"))
+    assert "Scratch" not in [t["name"] for t in api.call("TopicService", "ListTopics").get("topics", [])]
+
+
 def test_first_page_is_the_last_7_days_of_everything(driver, earshot):
     base, api = earshot
     open_page(driver, base, "/")
