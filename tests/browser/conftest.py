@@ -131,11 +131,16 @@ def driver():
     for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1440,1000", "--lang=en-US", "--no-first-run"]:
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # Exports are downloads: they land in a folder of the test run.
+    downloads = Path(tempfile.mkdtemp(prefix="earshot-downloads-"))
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False})
     service = Service(executable_path=os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver"))
     d = webdriver.Chrome(options=options, service=service)
     d.set_page_load_timeout(WAIT_S)
+    d.downloads = downloads
     yield d
     d.quit()
+    shutil.rmtree(downloads, ignore_errors=True)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 the API's for the same scope, drill-downs open those mentions, the query editor marks a mistake at its
 span, a new topic appears in share of voice, and an alert fired by a planted spike arrives live."""
 
+import json
 import os
 import time
 from datetime import datetime, timedelta, timezone
@@ -143,6 +144,15 @@ def test_a_mistake_is_marked_at_its_span(driver, earshot):
     badges = {text(b) for b in driver.find_elements(By.CSS_SELECTOR, ".hit .badge")}
     assert badges and badges <= {"positive", "neutral", "negative", "unclassified"}, badges
     screenshot(driver, "search")
+    # Export: every result, written by the browser as CSV (header + one line each) and as JSON lines.
+    driver.find_element(By.XPATH, "//button[text()='Export CSV']").click()
+    wait(driver).until(lambda d: (driver.downloads / "earshot-mentions.csv").exists())
+    lines = (driver.downloads / "earshot-mentions.csv").read_text().splitlines()
+    assert lines[0].startswith("id,created_at,source") and len(lines) == want + 1
+    driver.find_element(By.XPATH, "//button[text()='Export JSON lines']").click()
+    wait(driver).until(lambda d: (driver.downloads / "earshot-mentions.jsonl").exists())
+    rows = [json.loads(l) for l in (driver.downloads / "earshot-mentions.jsonl").read_text().splitlines()]
+    assert len(rows) == want and all("acme" in r["text"] for r in rows)
 
 
 def test_a_new_topic_appears_in_share_of_voice(driver, earshot):
