@@ -6,14 +6,16 @@
 
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-pip pkg-config \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-pip pkg-config nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Runtimes first: they change far less often than the code, so this layer stays cached.
 COPY scripts/runtime.sh scripts/runtime.sh
 RUN scripts/runtime.sh
 COPY . .
+# The dashboard is bundled from its npm lockfile and embedded in the binary (services/web).
 RUN (cd models/weights && sha256sum --quiet -c SHA256SUMS) \
+ && services/web/build.sh \
  && cargo build --release --locked -p earshot-cli \
  && mkdir -p /out/bin /out/lib \
  && cp target/release/earshot /out/bin/ \

@@ -13,6 +13,11 @@ use tokio::net::TcpListener;
 
 use crate::args::{ClientArgs, Format, RedisArgs, ServeArgs};
 
+/// The embedded dashboard (`earshot-web`) in the HTTP listener's terms.
+fn web_asset(path: &str) -> Option<earshot_http::Asset> {
+    earshot_web::asset(path).map(|a| earshot_http::Asset { bytes: a.bytes, content_type: a.content_type })
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -71,6 +76,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .then(|| RateLimit { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst.max(1) }),
         max_backlog: args.max_backlog.max(1),
         wal_salvage: args.wal_salvage,
+        web_assets: Some(web_asset),
         ..Config::default()
     };
     // Before anything listens: a second server on the same data must fail here, naming the folder.
