@@ -131,11 +131,11 @@ async fn main() {
     for id in &found {
         *seen.entry(id.as_str()).or_default() += 1;
     }
-    let acked = acked.lock().expect("lock");
+    let acked = std::mem::take(&mut *acked.lock().expect("lock"));
     let missing = acked.iter().filter(|id| !seen.contains_key(id.as_str())).count();
     let doubled = seen.values().filter(|n| **n > 1).count();
     peak = peak.max(peak_rss_mib(server.pid()));
-    let tally = tally.lock().expect("lock");
+    let tally = std::mem::take(&mut *tally.lock().expect("lock"));
     println!("soak: {cycles} cycles of {}s, kill -9 at the end of each, model {}", cycle.as_secs(), if model { "on" } else { "off" });
     println!("wall: {:.0} s", started.elapsed().as_secs_f64());
     for (what, n) in &tally.calls {

@@ -19,7 +19,8 @@ async fn acknowledged_mentions_survive_sigkill_exactly_once() {
     let mut next_id = 0u64;
     for round in 0..ROUNDS {
         let server = Sandbox::start_in(dir.path(), &[]).await;
-        verify(&server, &acked.lock().expect("lock"), round).await;
+        let so_far = acked.lock().expect("lock").clone();
+        verify(&server, &so_far, round).await;
 
         // Several concurrent writers so that kills land in the middle of group commits.
         let reached = Arc::new(Notify::new());
@@ -59,7 +60,8 @@ async fn acknowledged_mentions_survive_sigkill_exactly_once() {
         }
     }
     let server = Sandbox::start_in(dir.path(), &[]).await;
-    verify(&server, &acked.lock().expect("lock"), ROUNDS).await;
+    let all = acked.lock().expect("lock").clone();
+    verify(&server, &all, ROUNDS).await;
     assert!(acked.lock().expect("lock").len() >= ROUNDS * ACKS_BEFORE_KILL);
     assert!(server.stop().await);
 }

@@ -144,7 +144,7 @@ async fn unreadable_files_fail_loudly_and_formats_can_be_forced() {
     // A pretty-printed response cut short: nothing in it can be read.
     let cut = work.path().join("cut.json");
     std::fs::write(&cut, "{\n  \"data\": [\n    {\"id\": \"1\", \"text\": \"hi\"").expect("write");
-    let out = import(&server, &[], &[cut.clone()]);
+    let out = import(&server, &[], std::slice::from_ref(&cut));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a file of which nothing could be read must fail");
     assert!(stderr.contains("nothing could be read from") && stderr.contains("cut.json"), "{stderr}");
@@ -164,7 +164,7 @@ async fn unreadable_files_fail_loudly_and_formats_can_be_forced() {
 
     // Forcing the wrong format reads nothing from an X response: loud failure again.
     let x = fixtures().join("x/tweepy_users_tweets.json");
-    let out = import(&server, &["--format", "reddit"], &[x.clone()]);
+    let out = import(&server, &["--format", "reddit"], std::slice::from_ref(&x));
     assert!(!out.status.success());
     // Forcing the right one works (also what `-` on standard input would need).
     let out = import(&server, &["--format", "x"], &[x]);

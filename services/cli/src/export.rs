@@ -53,7 +53,7 @@ pub fn flat_row(m: &Mention) -> Vec<String> {
 /// Where the mentions go.
 enum Sink {
     Lines(BufWriter<Box<dyn Write + Send>>),
-    Csv(csv::Writer<Box<dyn Write + Send>>),
+    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
     Parquet(Box<ParquetSink>),
 }
 
@@ -149,7 +149,7 @@ fn new_sink(format: ExportFormat, out: Box<dyn Write + Send>, header: bool, path
             if header {
                 w.write_record(COLUMNS)?;
             }
-            Sink::Csv(w)
+            Sink::Csv(Box::new(w))
         }
         ExportFormat::Parquet => {
             let Some(path) = path else { bail!("Parquet needs --output FILE (it is not written to a terminal)") };

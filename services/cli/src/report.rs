@@ -117,7 +117,7 @@ async fn tables(client: &mut InsightsServiceClient<Channel>, args: &ReportArgs, 
     let mut t = Table::new("languages", "Languages (share of the period's mentions, sentiment per language)", &["language", "share", "total", "positive", "neutral", "negative", "unclassified", "net", "mean_score"]);
     for l in &s.by_language {
         let name = if l.language.is_empty() { "(none)".to_owned() } else { l.language.clone() };
-        let mut row = sentiment_row(&name, &l.stats.clone().unwrap_or_default());
+        let mut row = sentiment_row(&name, &l.stats.unwrap_or_default());
         row.insert(1, format!("{:.1}%", l.share * 100.0));
         t.row(row);
     }
