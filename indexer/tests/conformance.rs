@@ -317,3 +317,36 @@ fn wildcard_cap_is_enforced_at_search_time_too() {
     let err = fx.indexer.count(fixture::TENANT, lowered, None, None).err();
     assert!(format!("{err:?}").contains("matches more than 3"), "{err:?}");
 }
+
+#[test]
+fn wildcards_together_are_capped_at_parse_time() {
+    let fx = fixture();
+    let searcher = fx.indexer.searcher();
+    let lower = |q: &str| {
+        let root = query::parse(q, None).expect("valid").expect("not empty");
+        query::lower::Lowerer::new(fx.indexer.fields(), Some(&searcher), 1024).with_total_cap(5).lower(&root)
+    };
+    // complain* → 3 words, customi?e → 2: 5 together is the cap.
+    assert!(lower("complain* OR customi?e").is_ok());
+    match lower("complain* OR customi?e OR complain*") {
+        Err(IndexError::InvalidQuery { message, span }) => {
+            assert_eq!(span, Some((26, 35)));
+            assert!(
+                message.starts_with("the wildcards up to here match 8 different words together; at most 5"),
+                "{message}"
+            );
+        }
+        other => panic!("expected the total cap error, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn a_huge_query_is_refused_on_the_search_path() {
+    let text = vec!["apple"; 1_000_000].join(" OR ");
+    let (message, span) = first_problem(&text);
+    assert!(message.starts_with("the query is 9.0 MB (8999996 bytes); at most 16384 bytes"), "{message}");
+    assert_eq!(span, Some((query::MAX_QUERY_BYTES, text.len())));
+    let (message, span) = first_problem(&format!("{}apple{}", "(".repeat(65), ")".repeat(65)));
+    assert!(message.contains("nests more than 64 levels"), "{message}");
+    assert_eq!(span, Some((64, 65)));
+}

@@ -1,6 +1,7 @@
 //! Field operators: suggestions for unknown ones, and reading their values.
 
 use super::ast::FieldOp;
+use super::limits::clip;
 use super::words::{keyword_slot, Slot};
 use crate::tokenizer::url_host;
 
@@ -59,13 +60,14 @@ pub enum Number {
 /// Reads a number for a numeric operator.
 pub fn number(field: FieldOp, raw: &str) -> Result<Number, String> {
     match field {
-        FieldOp::AuthorFollowers => {
-            raw.parse::<u64>().map(Number::Count).map_err(|_| format!("`{raw}` is not a whole number of followers"))
-        }
+        FieldOp::AuthorFollowers => raw
+            .parse::<u64>()
+            .map(Number::Count)
+            .map_err(|_| format!("`{}` is not a whole number of followers", clip(raw))),
         _ => match raw.parse::<f32>() {
             // Ratings are stored as f32 widened to f64: the bound must go the same way to compare equal.
             Ok(v) if v.is_finite() => Ok(Number::Rating(f64::from(v))),
-            _ => Err(format!("`{raw}` is not a number")),
+            _ => Err(format!("`{}` is not a number", clip(raw))),
         },
     }
 }
@@ -94,7 +96,7 @@ pub fn boolean(raw: &str) -> Result<bool, String> {
     match raw.to_ascii_lowercase().as_str() {
         "true" | "yes" => Ok(true),
         "false" | "no" => Ok(false),
-        _ => Err(format!("`authorVerified:` takes `true` or `false`, not `{raw}`")),
+        _ => Err(format!("`authorVerified:` takes `true` or `false`, not `{}`", clip(raw))),
     }
 }
 
@@ -108,7 +110,10 @@ pub fn keyword(field: FieldOp, raw: &str) -> Result<Slot, String> {
             // `host` is a slice of `raw`: what follows it starts where it ends.
             let rest = &raw[host.as_ptr() as usize - raw.as_ptr() as usize + host.len()..];
             if !rest.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()).trim_matches('/').is_empty() {
-                return Err(format!("`site:` takes a domain, like `site:bbc.co.uk`; use `url:{raw}` to match a path"));
+                return Err(format!(
+                    "`site:` takes a domain, like `site:bbc.co.uk`; use `url:{}` to match a path",
+                    clip(raw)
+                ));
             }
             host.to_lowercase()
         }

@@ -4,6 +4,7 @@
 //! recorded and lexing goes on, so that validation can report every problem at once.
 
 use super::ast::Span;
+use super::limits::clip;
 use super::QueryProblem;
 
 /// Largest `n` accepted in `NEAR/n` and `"…"~n`.
@@ -162,8 +163,10 @@ fn lex_word(text: &str, start: usize, tokens: &mut Vec<Token>, problems: &mut Ve
             let name = text[start..start + i].to_owned();
             let value_follows = text[end..].chars().next().is_some_and(|n| !n.is_whitespace());
             if !value_follows {
-                problems
-                    .push(QueryProblem::new(format!("`{name}:` needs a value right after the colon"), (start, end)));
+                problems.push(QueryProblem::new(
+                    format!("`{}:` needs a value right after the colon", clip(&name)),
+                    (start, end),
+                ));
             }
             tokens.push(Token { tok: Tok::Field(name), span: (start, end) });
             return end;
@@ -216,8 +219,10 @@ fn parse_near(word: &str) -> Result<(u32, bool), String> {
 fn check_word(word: &str, span: Span, problems: &mut Vec<QueryProblem>) {
     let lower = word.to_ascii_lowercase();
     if lower.starts_with("near/") {
-        problems
-            .push(QueryProblem::new(format!("operators are upper case: write `{}`", word.to_ascii_uppercase()), span));
+        problems.push(QueryProblem::new(
+            format!("operators are upper case: write `{}`", clip(&word.to_ascii_uppercase())),
+            span,
+        ));
     } else if let Some(i) = word.find('~') {
         problems.push(QueryProblem::new(
             "`~n` works only after a quoted phrase, like `\"apple juice\"~5`",

@@ -11,6 +11,7 @@
 //! | `AND` / `OR` / `NOT`         | `BooleanQuery` (`MustNot` plus `AllQuery` where nothing is required) |
 //! | `field:value`, `field:[a TO b]` | `TermQuery`, `WildcardQuery`, `RangeQuery` on the schema field |
 
+use std::cell::Cell;
 use std::ops::Bound;
 
 use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
@@ -18,8 +19,9 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use super::ast::{FieldOp, Node, NodeKind, Span};
-use super::guard::SeekGuard;
 use super::fields::{self, Number};
+use super::guard::SeekGuard;
+use super::limits::{clip, MAX_EXPANDED_TERMS};
 use super::near::{Mode, Operand, PositionalQuery, SlotTerms};
 use super::wildcard::{expand, WildcardQuery};
 use super::words::{self, Slot};
@@ -36,12 +38,24 @@ pub struct Lowerer<'a> {
     fields: &'a Fields,
     searcher: Option<&'a Searcher>,
     cap: usize,
+    /// Most words all wildcards may match together ([`MAX_EXPANDED_TERMS`] unless changed).
+    total_cap: usize,
+    /// Words matched by the wildcards checked so far.
+    expanded: Cell<usize>,
 }
 
 impl<'a> Lowerer<'a> {
-    /// A lowerer over the schema's fields with the wildcard cap.
+    /// A lowerer over the schema's fields with the wildcard cap (each wildcard) and
+    /// [`MAX_EXPANDED_TERMS`] (all of them together).
     pub fn new(fields: &'a Fields, searcher: Option<&'a Searcher>, cap: usize) -> Self {
-        Lowerer { fields, searcher, cap }
+        Lowerer { fields, searcher, cap, total_cap: MAX_EXPANDED_TERMS, expanded: Cell::new(0) }
+    }
+
+    /// The same with another cap on the words all wildcards match together (for tests on a small
+    /// index).
+    pub fn with_total_cap(mut self, total_cap: usize) -> Self {
+        self.total_cap = total_cap;
+        self
     }
 
     /// The query of a checked tree.
@@ -118,7 +132,7 @@ impl<'a> Lowerer<'a> {
             }
             NodeKind::Field { field, value } => self.boolean(value, Some(*field)),
             NodeKind::Range { field, low, high } => self.range(*field, low.as_deref(), high.as_deref(), span),
-            NodeKind::Topic(name) => Err(problem(format!("unknown topic \"{name}\""), span)),
+            NodeKind::Topic(name) => Err(problem(format!("unknown topic \"{}\"", clip(name)), span)),
             NodeKind::And(_) | NodeKind::Or(_) | NodeKind::Not(_) => self.boolean(node, None),
         }
     }
@@ -165,11 +179,24 @@ impl<'a> Lowerer<'a> {
             .collect()
     }
 
+    /// Checks a wildcard against its own cap and, with the ones before it, against the total cap:
+    /// each alone may be fine while a thousand of them make a million-term query.
     fn check_expansion(&self, field: Field, glob: &words::Glob, span: Span) -> Result<(), IndexError> {
-        match self.searcher {
-            Some(searcher) => expand(searcher, field, glob, self.cap).map(drop).map_err(|e| problem(e, span)),
-            None => Ok(()),
+        let Some(searcher) = self.searcher else { return Ok(()) };
+        let found = expand(searcher, field, glob, self.cap).map_err(|e| problem(e, span))?.len();
+        let total = self.expanded.get() + found;
+        self.expanded.set(total);
+        if total > self.total_cap {
+            return Err(problem(
+                format!(
+                    "the wildcards up to here match {total} different words together; at most {} are accepted: \
+                     make the parts before the wildcards longer, or use fewer",
+                    self.total_cap
+                ),
+                span,
+            ));
         }
+        Ok(())
     }
 
     /// A word or phrase on a positional field: a term, a phrase, a wildcard, or a positional query.

@@ -5,6 +5,9 @@
 //! or refused with a plain-language message and the byte span of the problem.
 //!
 //! # Layout
+//! - [`mod@limits`]: what one query may cost (text length, terms, topic and wildcard expansion,
+//!   nesting) and how much of it a problem may quote; [`mod@digest`]: a bounded stand-in for a
+//!   query text in logs.
 //! - [`lexer`]: text → tokens (comments `<<<…>>>` dropped).
 //! - [`parser`]: tokens → [`ast`] tree, recording every syntax problem and going on.
 //! - [`topics`]: `topic:"Name"` → the saved topic's tree, with cycle detection.
@@ -25,9 +28,11 @@
 //!   hashtag. `{BT}` matches that case only.
 
 pub mod ast;
+pub mod digest;
 pub mod fields;
 pub mod guard;
 pub mod lexer;
+pub mod limits;
 pub mod lower;
 pub mod near;
 pub mod parser;
@@ -42,8 +47,15 @@ use tantivy::query::{AllQuery, Query};
 use tantivy::{Index, ReloadPolicy, Searcher};
 
 pub use ast::{FieldOp, Node, NodeKind, Span};
+pub use digest::{query_digest, DIGEST_PREFIX_CHARS};
+pub use lexer::MAX_DISTANCE;
+pub use limits::{
+    MAX_EXPANDED_TERMS, MAX_PROBLEMS, MAX_QUERY_BYTES, MAX_QUERY_TERMS, MAX_QUOTED_CHARS, MAX_TOPIC_REFERENCES,
+};
+pub use parser::MAX_DEPTH;
 pub use print::print;
-pub use topics::{NoTopics, TopicResolver};
+pub use topics::{NoTopics, TopicResolver, MAX_TOPIC_DEPTH};
+pub use validate::MAX_PROXIMITY_WORDS;
 pub use wildcard::MAX_WILDCARD_TERMS;
 
 use crate::schema::Fields;
@@ -71,22 +83,29 @@ impl From<QueryProblem> for IndexError {
     }
 }
 
-/// Lexes and parses only: the tree (`None` for an empty query) and the syntax problems.
+/// Lexes and parses only: the tree (`None` for an empty query) and the syntax problems. A text
+/// over [`MAX_QUERY_BYTES`] is refused before it is lexed.
 pub fn parse_syntax(text: &str) -> (Option<Node>, Vec<QueryProblem>) {
+    if let Some(too_long) = limits::check_length(text) {
+        return (None, vec![too_long]);
+    }
     let mut problems = Vec::new();
     let tokens = lexer::lex(text, &mut problems);
     let root = parser::Parser::new(tokens, &mut problems).parse();
     (root, problems)
 }
 
-/// Parses, expands topics (when a resolver is given) and checks: the tree, or every problem, in
-/// text order.
+/// Parses, expands topics (when a resolver is given) and checks: the tree, or the problems in text
+/// order (at most [`MAX_PROBLEMS`] and one that sums up the rest). The [limits](mod@limits) are
+/// checked on the way: a query over [`MAX_QUERY_TERMS`] is not expanded further.
 pub fn parse(text: &str, topics: Option<&dyn TopicResolver>) -> Result<Option<Node>, Vec<QueryProblem>> {
     let (root, mut problems) = parse_syntax(text);
+    let too_many = root.as_ref().and_then(limits::check_terms);
     let root = match (root, topics) {
-        (Some(root), Some(resolver)) => topics::expand(root, resolver, &mut Vec::new(), &mut problems),
+        (Some(root), Some(resolver)) if too_many.is_none() => topics::expand(root, resolver, &mut problems),
         (root, _) => root,
     };
+    problems.extend(too_many);
     if let Some(root) = &root {
         validate::check(root, &mut problems);
     }
@@ -95,6 +114,7 @@ pub fn parse(text: &str, topics: Option<&dyn TopicResolver>) -> Result<Option<No
     }
     problems.sort_by(|a, b| a.span.cmp(&b.span).then_with(|| a.message.cmp(&b.message)));
     problems.dedup();
+    limits::cap_problems(&mut problems);
     Err(problems)
 }
 

@@ -16,9 +16,10 @@
 use super::ast::{FieldOp, Node, NodeKind, Span};
 use super::fields::suggest_field;
 use super::lexer::{Tok, Token};
+use super::limits::clip;
 use super::QueryProblem;
 
-/// Deepest nesting of parentheses, NOTs and fields.
+/// Deepest nesting of parentheses, NOTs and fields (each adds a level).
 pub const MAX_DEPTH: usize = 64;
 
 /// Where an expression is: top level, or the value of a field operator.
@@ -38,12 +39,15 @@ pub(crate) struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Set once nesting passed [`MAX_DEPTH`]: parsing stopped there, and what the levels being
+    /// unwound would say (`(` never closed, NOT without operand) is a consequence, not a problem.
+    too_deep: bool,
     problems: &'a mut Vec<QueryProblem>,
 }
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(tokens: Vec<Token>, problems: &'a mut Vec<QueryProblem>) -> Self {
-        Parser { tokens, pos: 0, depth: 0, problems }
+        Parser { tokens, pos: 0, depth: 0, too_deep: false, problems }
     }
 
     fn peek(&self) -> Option<&Tok> {
@@ -55,7 +59,9 @@ impl<'a> Parser<'a> {
     }
 
     fn problem(&mut self, message: impl Into<String>, span: Span) {
-        self.problems.push(QueryProblem::new(message, span));
+        if !self.too_deep {
+            self.problems.push(QueryProblem::new(message, span));
+        }
     }
 
     /// Parses the whole token list; `None` for an empty query.
@@ -145,11 +151,19 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Runs `f` one level deeper, refusing to go past [`MAX_DEPTH`].
-    fn nested(&mut self, f: impl FnOnce(&mut Self) -> Option<Node>) -> Option<Node> {
+    /// Runs `f` one level deeper, the level `open` (a `(`, NOT or field) starts, refusing to go
+    /// past [`MAX_DEPTH`]: then the problem is at `open` and parsing stops, since going on would only
+    /// recurse deeper.
+    fn nested(&mut self, open: Span, f: impl FnOnce(&mut Self) -> Option<Node>) -> Option<Node> {
         if self.depth >= MAX_DEPTH {
-            let span = self.span();
-            self.problem(format!("the query nests more than {MAX_DEPTH} levels deep"), span);
+            self.problem(
+                format!(
+                    "the query nests more than {MAX_DEPTH} levels deep (each `(`, NOT and field adds a level); \
+                     take out some parentheses"
+                ),
+                open,
+            );
+            self.too_deep = true;
             self.pos = self.tokens.len();
             return None;
         }
@@ -163,7 +177,7 @@ impl<'a> Parser<'a> {
         if let Some(Tok::Not) = self.peek() {
             let span = self.span();
             self.pos += 1;
-            let operand = self.nested(|p| match p.peek() {
+            let operand = self.nested(span, |p| match p.peek() {
                 None | Some(Tok::RParen) | Some(Tok::And) | Some(Tok::Or) | Some(Tok::RBracket) => None,
                 _ => p.unary(ctx),
             });
@@ -220,7 +234,7 @@ impl<'a> Parser<'a> {
             }
             Tok::Field(name) => {
                 self.pos += 1;
-                self.nested(|p| p.field(ctx, &name, span))
+                self.nested(span, |p| p.field(ctx, &name, span))
             }
             Tok::Word(w) => {
                 self.pos += 1;
@@ -258,7 +272,7 @@ impl<'a> Parser<'a> {
 
     /// After `(`: an expression and its `)`.
     fn group(&mut self, ctx: Ctx, open: Span) -> Option<Node> {
-        let inner = self.nested(|p| p.expr(ctx));
+        let inner = self.nested(open, |p| p.expr(ctx));
         match self.peek() {
             Some(Tok::RParen) => {
                 let close = self.span();
@@ -281,7 +295,7 @@ impl<'a> Parser<'a> {
             return self.topic(span);
         }
         let Some(field) = FieldOp::from_name(name) else {
-            self.problem(format!("unknown field `{name}:`{}", suggest_field(name)), span);
+            self.problem(format!("unknown field `{}:`{}", clip(name), suggest_field(name)), span);
             // Parse the value anyway and keep it in the tree, so that later problems are found too.
             return self.value(Ctx { field: Some(FieldOp::Tags) });
         };

@@ -11,6 +11,7 @@ use tantivy::query::{BooleanQuery, EmptyWeight, EnableScoring, Occur, Query, Ter
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, TantivyError, Term};
 
+use super::limits::clip;
 use super::words::Glob;
 
 /// Most distinct terms one wildcard may expand to.
@@ -18,7 +19,10 @@ pub const MAX_WILDCARD_TERMS: usize = 1024;
 
 /// The message when a pattern matches too many terms.
 pub fn too_many_terms(glob: &Glob, cap: usize) -> String {
-    format!("`{}` matches more than {cap} different words; make the part before the wildcard longer", glob.pattern)
+    format!(
+        "`{}` matches more than {cap} different words; make the part before the wildcard longer",
+        clip(&glob.pattern)
+    )
 }
 
 /// Every indexed term of `field` that `glob` matches, in order; `Err` with a message past `cap`.

@@ -3,6 +3,7 @@
 //! A query word goes through the same analysis as indexed text ([`crate::tokenizer`]) and keeps the
 //! primary token of each position: `e-mail` is two positions, `#Café` one (`#café`).
 
+use super::limits::clip;
 use crate::tokenizer::{analyze, analyze_url, normalize, segments, Case, Folder, SegmentKind};
 
 /// What one token position of a query looks up.
@@ -84,18 +85,19 @@ pub fn text_word(word: &str, case: Case) -> Result<Vec<Slot>, String> {
         let single = matches!(parts.as_slice(), [s] if s.start == 0 && s.end == filled.len()
             && matches!(s.kind, SegmentKind::Word | SegmentKind::Hashtag | SegmentKind::Handle | SegmentKind::Domain));
         if !single {
-            return Err(format!("wildcards work inside a single word; `{word}` has several parts"));
+            return Err(format!("wildcards work inside a single word; `{}` has several parts", clip(word)));
         }
         return Glob::new(normalize(word, case)).map(|g| vec![Slot::Pattern(g)]);
     }
     let analyzed = analyze(word, case, &mut Folder::default());
     if analyzed.len() != segments(word).len() {
         return Err(format!(
-            "part of `{word}` can't be searched: a word is longer than 100 bytes, or a url has no host"
+            "part of `{}` can't be searched: a word is longer than 100 bytes, or a url has no host",
+            clip(word)
         ));
     }
     if analyzed.is_empty() {
-        return Err(format!("`{word}` has nothing to search for: it is only punctuation"));
+        return Err(format!("`{}` has nothing to search for: it is only punctuation", clip(word)));
     }
     Ok(analyzed.into_iter().map(|a| Slot::Exact(a.primary)).collect())
 }
@@ -114,13 +116,16 @@ pub fn url(value: &str) -> Result<Vec<Slot>, String> {
     if has_wildcard(value) {
         let filled = value.replace(['*', '?'], "a");
         if analyze_url(&filled, &mut Folder::default()).len() != 1 {
-            return Err(format!("wildcards in `url:` work on a single word or domain; `{value}` has several parts"));
+            return Err(format!(
+                "wildcards in `url:` work on a single word or domain; `{}` has several parts",
+                clip(value)
+            ));
         }
         return Glob::new(value.to_lowercase()).map(|g| vec![Slot::Pattern(g)]);
     }
     let analyzed = analyze_url(value, &mut Folder::default());
     if analyzed.is_empty() {
-        return Err(format!("`{value}` has nothing to search for"));
+        return Err(format!("`{}` has nothing to search for", clip(value)));
     }
     Ok(analyzed.into_iter().map(|a| Slot::Exact(a.primary)).collect())
 }

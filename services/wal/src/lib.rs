@@ -2,7 +2,9 @@
 //! survives `kill -9` and power loss.
 //!
 //! # Layout
-//! - [`segment`]: the file format and the code that reads segments back on start.
+//! - [`segment`]: the file format and the code that reads one segment.
+//! - [`recovery`]: what happens on start: reading every segment back, cutting a write torn by a crash
+//!   off the newest one, refusing to start on damage, and salvaging a damaged log when the operator asks.
 //! - [`writer`]: the log thread. It takes append requests from a bounded channel, writes every request
 //!   that is waiting, then calls `fdatasync` once for all of them (group commit) before answering each.
 //!   Durable records are then handed, in position order, to a sink (earshot's indexing pipeline).
@@ -14,6 +16,7 @@
 //! only flushes its buffer to the OS and never fsyncs, and keeps every record in memory; see
 //! `docs/adr/0001-own-wal.md`.
 
+mod recovery;
 mod segment;
 mod writer;
 
@@ -40,12 +43,19 @@ pub enum WalError {
         #[source]
         source: io::Error,
     },
-    /// A record in the middle of the log cannot be read.
-    #[error("write-ahead log corrupt in {path} at byte {offset}: {detail}")]
+    /// The log is damaged: bytes that are not a torn tail cannot be read (see [`WalOptions::salvage`]).
+    /// Nothing was changed on disk.
+    #[error(
+        "the write-ahead log is damaged in {path} at byte {offset}: {detail}; the files are unchanged; to keep \
+         every record that is still readable, start with the salvage option (earshot serve --wal-salvage), \
+         which moves the log's segments aside into {}/damaged-<unix seconds>/ and rewrites what is readable \
+         into a new log (records in the damaged bytes are lost)",
+        .path.parent().unwrap_or(Path::new(".")).display()
+    )]
     Corrupt {
         /// The segment.
         path: PathBuf,
-        /// Byte offset of the damaged record.
+        /// Byte offset of the first damaged record.
         offset: u64,
         /// What was wrong.
         detail: String,
@@ -74,11 +84,16 @@ pub struct WalOptions {
     pub segment_bytes: u64,
     /// How many append requests may wait for the log thread before appends fail with `QueueFull`.
     pub queue_capacity: usize,
+    /// The operator's explicit choice to start on a damaged log (`earshot serve --wal-salvage`): move
+    /// every segment aside into `<dir>/damaged-<unix seconds>/` and write every record that is still
+    /// readable into a new log, reported in [`Replay::salvaged`]. Off, damage makes [`Wal::open`] fail
+    /// with [`WalError::Corrupt`] and change nothing. A torn tail is cut either way.
+    pub salvage: bool,
 }
 
 impl Default for WalOptions {
     fn default() -> Self {
-        WalOptions { segment_bytes: 64 << 20, queue_capacity: 4096 }
+        WalOptions { segment_bytes: 64 << 20, queue_capacity: 4096, salvage: false }
     }
 }
 
@@ -89,6 +104,36 @@ pub struct Replay {
     pub records: Vec<(u64, Vec<u8>)>,
     /// Bytes cut off the tail of the newest segment (a write torn by a crash).
     pub torn_bytes: u64,
+    /// Set when this start salvaged a damaged log (see [`WalOptions::salvage`]); `records` then holds
+    /// what was kept, renumbered.
+    pub salvaged: Option<Salvage>,
+}
+
+/// What a salvage of a damaged log did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Salvage {
+    /// Where every old segment file was moved: `<wal dir>/damaged-<unix seconds>/`.
+    pub aside_dir: PathBuf,
+    /// Records read back and written into the new log, renumbered densely from the first old position.
+    pub records_kept: u64,
+    /// Bytes of the old segments that could not be read as records.
+    pub bytes_skipped: u64,
+    /// Every unreadable stretch, naming the segment in its new place under `aside_dir`.
+    pub damaged: Vec<DamagedRange>,
+    /// This start finished a salvage that a crash had interrupted; the counts above then describe the
+    /// new log only (`bytes_skipped` is 0 and `damaged` empty: what was skipped is not known any more).
+    pub resumed: bool,
+}
+
+/// A stretch of a segment that could not be read as records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedRange {
+    /// The segment file.
+    pub segment: PathBuf,
+    /// Offset of the first unreadable byte.
+    pub offset: u64,
+    /// How many bytes could not be read, up to the next readable record or the end of the file.
+    pub bytes: u64,
 }
 
 pub(crate) enum Command {
@@ -113,7 +158,7 @@ impl Wal {
         sink: impl FnMut(DurableBatch) + Send + 'static,
     ) -> Result<(Wal, Replay), WalError> {
         std::fs::create_dir_all(dir).map_err(|e| WalError::io(dir, e))?;
-        let (state, replay) = writer::LogState::open(dir, options.segment_bytes)?;
+        let (state, replay) = writer::LogState::open(dir, options.segment_bytes, options.salvage)?;
         let (tx, rx) = mpsc::sync_channel(options.queue_capacity.max(1));
         let handle = std::thread::Builder::new()
             .name("earshot-wal".into())
@@ -188,7 +233,9 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn collect() -> (Arc<std::sync::Mutex<Vec<(u64, Vec<u8>)>>>, impl FnMut(DurableBatch) + Send) {
+    type Seen = Arc<std::sync::Mutex<Vec<(u64, Vec<u8>)>>>;
+
+    fn collect() -> (Seen, impl FnMut(DurableBatch) + Send) {
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink_seen = seen.clone();
         let sink = move |b: DurableBatch| {
@@ -235,7 +282,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn truncation_drops_only_what_was_committed() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let options = WalOptions { segment_bytes: 100, queue_capacity: 16 };
+        let options = WalOptions { segment_bytes: 100, queue_capacity: 16, ..WalOptions::default() };
         let (_, sink) = collect();
         let (wal, _) = Wal::open(dir.path(), options.clone(), sink).expect("open");
         for i in 0..10u8 {

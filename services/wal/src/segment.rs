@@ -1,10 +1,9 @@
-//! On-disk format of one WAL segment file and the code that reads it back.
+//! On-disk format of one WAL segment file and the code that reads it.
 //!
 //! A segment is named `wal-<first position, 20 digits>.log` and holds records back to back:
 //! `[len: u32 LE][crc32: u32 LE][position: u64 LE][payload: len bytes]`, the CRC covering position and
-//! payload. A record is only ever torn at the tail of the newest segment (older segments were fsynced
-//! before the log rolled over), so replay cuts a torn tail off the newest segment and treats damage
-//! anywhere else as corruption the operator must look at.
+//! payload. Whether unreadable bytes are a torn tail to cut or damage to refuse is decided in
+//! `recovery`, which also resynchronises on valid records after damage when salvaging.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, ErrorKind, Read};
@@ -43,25 +42,69 @@ pub(crate) fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
 
 /// Appends the encoding of one record to `buf`.
 pub(crate) fn encode_record(buf: &mut Vec<u8>, position: u64, payload: &[u8]) {
+    // Payload size is bounded by MAX_RECORD_LEN, checked by the caller.
+    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&record_crc(position, payload).to_le_bytes());
+    buf.extend_from_slice(&position.to_le_bytes());
+    buf.extend_from_slice(payload);
+}
+
+/// The CRC a record carries: over its position and payload (not its length, which is checked by the
+/// payload it delimits failing the CRC).
+pub(crate) fn record_crc(position: u64, payload: &[u8]) -> u32 {
     let mut crc = crc32fast::Hasher::new();
     crc.update(&position.to_le_bytes());
     crc.update(payload);
-    // Payload size is bounded by MAX_RECORD_LEN, checked by the caller.
-    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    buf.extend_from_slice(&crc.finalize().to_le_bytes());
-    buf.extend_from_slice(&position.to_le_bytes());
-    buf.extend_from_slice(payload);
+    crc.finalize()
+}
+
+/// The fields of a record header.
+pub(crate) struct Header {
+    pub len: usize,
+    pub crc: u32,
+    pub position: u64,
+}
+
+/// Decodes the first `HEADER_LEN` bytes of `bytes`, which must hold that many.
+pub(crate) fn decode_header(bytes: &[u8]) -> Header {
+    let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let mut position = [0u8; 8];
+    position.copy_from_slice(&bytes[8..HEADER_LEN]);
+    Header { len: word(0) as usize, crc: word(4), position: u64::from_le_bytes(position) }
+}
+
+/// The record starting at `offset` of `bytes` as `(position, payload)`, if it is whole and its CRC
+/// matches. Its encoded length is `HEADER_LEN + payload.len()`.
+pub(crate) fn record_at(bytes: &[u8], offset: usize) -> Option<(u64, &[u8])> {
+    let rest = bytes.get(offset..)?;
+    if rest.len() < HEADER_LEN {
+        return None;
+    }
+    let header = decode_header(rest);
+    let payload = rest.get(HEADER_LEN..HEADER_LEN.checked_add(header.len)?)?;
+    (record_crc(header.position, payload) == header.crc).then_some((header.position, payload))
+}
+
+/// Why reading a segment stopped before its end.
+#[derive(Debug)]
+pub(crate) enum Damage {
+    /// The bytes at `valid_len` are not a whole record with a matching CRC: a torn write or damage.
+    Unreadable(String),
+    /// A whole, valid record with the wrong position: never a torn write, always damage.
+    OutOfOrder(String),
 }
 
 /// What reading one segment found.
 pub(crate) struct SegmentScan {
     /// Byte length of the valid prefix.
     pub valid_len: u64,
-    /// Whether bytes after `valid_len` could not be read as a record.
-    pub damaged_tail: bool,
+    /// Why reading stopped at `valid_len` before the end of the file, if it did.
+    pub damage: Option<Damage>,
 }
 
-/// Reads every valid record of a segment, in order, handing each to `on_record`.
+/// Reads every valid record of a segment, in order, handing each to `on_record`, up to the end of the
+/// file or the first bytes that are not the next record. Streams the file: a segment is not held in
+/// memory.
 ///
 /// Positions must follow on from `expected_next` when it is given.
 pub(crate) fn scan_segment(
@@ -72,41 +115,37 @@ pub(crate) fn scan_segment(
     let file = File::open(path).map_err(|e| WalError::io(path, e))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut valid_len = 0u64;
+    let stop = |valid_len, damage| Ok(SegmentScan { valid_len, damage: Some(damage) });
     loop {
         let mut header = [0u8; HEADER_LEN];
         match read_full(&mut reader, &mut header) {
-            Ok(0) => return Ok(SegmentScan { valid_len, damaged_tail: false }),
-            Ok(n) if n < HEADER_LEN => return Ok(SegmentScan { valid_len, damaged_tail: true }),
+            Ok(0) => return Ok(SegmentScan { valid_len, damage: None }),
+            Ok(n) if n < HEADER_LEN => {
+                return stop(valid_len, Damage::Unreadable(format!("incomplete record header ({n} bytes)")))
+            }
             Ok(_) => {}
             Err(e) => return Err(WalError::io(path, e)),
         }
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let mut pos_bytes = [0u8; 8];
-        pos_bytes.copy_from_slice(&header[8..16]);
-        let position = u64::from_le_bytes(pos_bytes);
+        let Header { len, crc, position } = decode_header(&header);
         if len > MAX_RECORD_LEN {
-            return Ok(SegmentScan { valid_len, damaged_tail: true });
+            return stop(valid_len, Damage::Unreadable(format!("record length {len} is over the limit")));
         }
         let mut payload = vec![0u8; len];
         match read_full(&mut reader, &mut payload) {
             Ok(n) if n == len => {}
-            Ok(_) => return Ok(SegmentScan { valid_len, damaged_tail: true }),
+            Ok(n) => {
+                let what = format!("record of {len} bytes with only {n} left in the file");
+                return stop(valid_len, Damage::Unreadable(what));
+            }
             Err(e) => return Err(WalError::io(path, e)),
         }
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&pos_bytes);
-        hasher.update(&payload);
-        if hasher.finalize() != crc {
-            return Ok(SegmentScan { valid_len, damaged_tail: true });
+        if record_crc(position, &payload) != crc {
+            return stop(valid_len, Damage::Unreadable("record checksum does not match".into()));
         }
         if let Some(expected) = expected_next {
             if position != expected {
-                return Err(WalError::Corrupt {
-                    path: path.to_path_buf(),
-                    offset: valid_len,
-                    detail: format!("position {position} where {expected} was expected"),
-                });
+                let what = format!("record with position {position} where {expected} was expected");
+                return stop(valid_len, Damage::OutOfOrder(what));
             }
         }
         expected_next = Some(position + 1);
@@ -168,7 +207,7 @@ mod tests {
         write_records(&path, 7, &[b"a", b"", b"hello"]);
         let (got, s) = scan(&path);
         assert_eq!(got, vec![(7, b"a".to_vec()), (8, vec![]), (9, b"hello".to_vec())]);
-        assert!(!s.damaged_tail);
+        assert!(s.damage.is_none());
         assert_eq!(s.valid_len, (3 * HEADER_LEN + 6) as u64);
     }
 
@@ -184,7 +223,7 @@ mod tests {
             let (got, s) = scan(&path);
             let expect = if cut >= full.len() { 2 } else if cut >= first_len { 1 } else { 0 };
             assert_eq!(got.len(), expect, "cut at {cut}");
-            assert_eq!(s.damaged_tail, cut != 0 && cut != first_len, "cut at {cut}");
+            assert_eq!(s.damage.is_some(), cut != 0 && cut != first_len, "cut at {cut}");
         }
     }
 
@@ -199,7 +238,7 @@ mod tests {
         fs::write(&path, &bytes).expect("write");
         let (got, s) = scan(&path);
         assert_eq!(got.len(), 1);
-        assert!(s.damaged_tail);
+        assert!(matches!(s.damage, Some(Damage::Unreadable(_))));
     }
 
     #[test]

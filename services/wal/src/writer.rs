@@ -8,7 +8,8 @@ use std::sync::mpsc::Receiver;
 use tokio::sync::oneshot;
 use tracing::{error, info, warn};
 
-use crate::segment::{self, encode_record, list_segments, scan_segment, segment_path, sync_dir};
+use crate::recovery;
+use crate::segment::{encode_record, segment_path, sync_dir};
 use crate::{Command, Replay, WalError};
 
 /// Most commands folded into one group commit; bounds the latency of the first caller in a burst.
@@ -38,41 +39,14 @@ pub(crate) struct LogState {
 }
 
 impl LogState {
-    pub(crate) fn open(dir: &Path, segment_bytes: u64) -> Result<(LogState, Replay), WalError> {
-        let segments = list_segments(dir).map_err(|e| WalError::io(dir, e))?;
-        let mut replay = Replay::default();
-        let mut next_position: Option<u64> = None;
-        let count = segments.len();
-        let mut last_len = 0;
-        for (i, (first, path)) in segments.iter().enumerate() {
-            if let Some(expected) = next_position {
-                if *first != expected {
-                    return Err(WalError::Corrupt {
-                        path: path.clone(),
-                        offset: 0,
-                        detail: format!("segment starts at {first}, the previous one ends before {expected}"),
-                    });
-                }
-            }
-            let scan = scan_segment(path, Some(*first), &mut |pos, rec| replay.records.push((pos, rec)))?;
-            let newest = i + 1 == count;
-            if scan.damaged_tail {
-                if !newest {
-                    return Err(WalError::Corrupt {
-                        path: path.clone(),
-                        offset: scan.valid_len,
-                        detail: "damaged record in a segment that was already complete".into(),
-                    });
-                }
-                let file_len = fs::metadata(path).map_err(|e| WalError::io(path, e))?.len();
-                replay.torn_bytes = file_len - scan.valid_len;
-                warn!(path = %path.display(), torn_bytes = replay.torn_bytes, "cutting torn tail off the write-ahead log");
-                segment::truncate_tail(path, scan.valid_len)?;
-            }
-            next_position = Some(replay.records.last().map_or(*first, |(p, _)| p + 1).max(*first));
-            last_len = scan.valid_len;
-        }
-        let next_position = next_position.unwrap_or(0);
+    /// Reads the log back (see `recovery`) and opens the newest segment for appending.
+    pub(crate) fn open(
+        dir: &Path,
+        segment_bytes: u64,
+        salvage: bool,
+    ) -> Result<(LogState, Replay), WalError> {
+        let recovery::Recovered { replay, segments, last_len, next_position } =
+            recovery::recover(dir, salvage)?;
         let mut closed = segments;
         let (active_first, active_path, active_len) = match closed.pop() {
             Some((first, path)) => (first, path, last_len),
@@ -136,7 +110,7 @@ impl LogState {
             self.roll()?;
         }
         let mut removed = false;
-        while self.closed.len() > 0 {
+        while !self.closed.is_empty() {
             let next_first = self.closed.get(1).map_or(self.active_first, |(f, _)| *f);
             if next_first == 0 || next_first - 1 > upto {
                 break;
