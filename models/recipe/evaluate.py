@@ -67,6 +67,17 @@ PARITY_TEXTS = REFERENCE_TEXTS + [
 ]
 
 
+def validation_sets():
+    """The validation data the decisions are taken on (train.py selects checkpoints on it as well)."""
+    from common import LANGS, seed_split
+
+    val = read_jsonl(os.path.join(DATA_DIR, "validation.jsonl"))
+    sets = {"val_english_all": val, "val_english_tweets": [e for e in val if e["domain"] == "tweets"]}
+    for lang in LANGS:
+        sets[f"val_seed_{lang}"] = seed_split(lang)[1]
+    return sets
+
+
 def heldout_sets():
     sets = {}
     for lang in ["de", "it", "fr", "es", "en_brands"]:
@@ -174,6 +185,8 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--skip-fp32", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated set names (default: all)")
+    ap.add_argument("--with-validation", action="store_true",
+                    help="also score the validation sets (English validation, each language's seed validation)")
     args = ap.parse_args()
 
     from mlmodel import encode, load_tokenizer
@@ -190,7 +203,7 @@ def main():
     models["int8_onnx"] = OnnxModel(os.path.join(args.weights, "model.onnx"), tok, args.threads)
     english = EnglishOnlyModel(args.english_model, args.threads) if args.english_model else None
 
-    sets = heldout_sets()
+    sets = {**(validation_sets() if args.with_validation else {}), **heldout_sets()}
     if args.only:
         sets = {k: v for k, v in sets.items() if k in args.only.split(",")}
     results = {"temperature": T, "weights": os.path.relpath(args.weights, HERE), "sets": {}}
@@ -205,7 +218,8 @@ def main():
             r.update({"nll_calibrated": nll(lg, y, T), "ece_raw": ece(lg, y), "ece_calibrated": ece(lg, y, T),
                       "seconds": round(time.time() - t0, 2)})
             res[mname] = r
-        if english is not None and (name.startswith("test_") or name == "heldout_en_brands"):
+        if english is not None and (name.startswith("test_") or name.endswith("en_brands") or name.startswith("val_english")
+                                    or name == "val_seed_en"):
             res["english_only"] = metrics(y, english.logits(texts).argmax(1))
         res["vader"] = metrics(y, vader_labels(texts))
         results["sets"][name] = res

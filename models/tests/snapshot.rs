@@ -1,6 +1,8 @@
 //! Snapshot of the Rust path against the Python reference (`models/recipe/reference_scores.jsonl`,
 //! written by the recipe's `evaluate.py` with onnxruntime on the same int8 weights): same normalisation,
-//! same token ids, and the same calibrated probabilities within 1e-3 for one text at a time.
+//! same token ids (plus a tokenizer parity file over every served language: `recipe/tokenizer_parity.jsonl`),
+//! and the same raw logits and calibrated probabilities within 1e-3 for one text at a time, on English,
+//! German, Italian, French and Spanish reference texts.
 //!
 //! In a padded batch the int8 model's answers move a little (up to ~0.09 for a short text among long ones):
 //! dynamic quantisation picks one activation scale per tensor, so the other texts of a batch (and their
@@ -11,7 +13,7 @@
 use std::path::PathBuf;
 
 use earshot_models::onnx::{OnnxClassifier, OnnxOptions, MAX_TOKENS};
-use earshot_models::text::{EmojiNames, TextEncoder};
+use earshot_models::text::TextEncoder;
 use earshot_models::weights::Weights;
 use earshot_models::Classifier;
 use serde::Deserialize;
@@ -21,6 +23,7 @@ struct Reference {
     text: String,
     normalized: String,
     input_ids: Vec<i64>,
+    logits: [f32; 3],
     scores: Scores,
     label: String,
 }
@@ -43,16 +46,37 @@ fn references() -> Vec<Reference> {
     refs
 }
 
+#[derive(Deserialize)]
+struct Parity {
+    text: String,
+    normalized: String,
+    input_ids: Vec<i64>,
+}
+
+/// Token ids written by the recipe's Python tokenizer (`evaluate.py`: `tokenizer_parity.jsonl`) for texts in
+/// every served language — accents, ß, ligatures, full-width letters, emoji, handles, URLs, zero-width
+/// characters and a text long enough to be truncated — and for the reference texts.
 #[test]
 fn tokenisation_matches_python() {
     let weights = Weights::open(&root().join("weights")).expect("weights");
-    let emoji = EmojiNames::from_file(&weights.emoji_file()).expect("emoji table");
-    assert!(emoji.len() > 1000, "emoji table has {} entries", emoji.len());
-    let encoder = TextEncoder::new(&weights.vocab_file(), emoji, MAX_TOKENS).expect("vocab");
+    let encoder = TextEncoder::new(&weights.tokenizer_file(), MAX_TOKENS).expect("tokenizer");
+    let parity = std::fs::read_to_string(root().join("recipe/tokenizer_parity.jsonl")).expect("parity file");
+    let mut checked = 0;
+    for line in parity.lines().filter(|l| !l.trim().is_empty()) {
+        let p: Parity = serde_json::from_str(line).expect("json");
+        assert_eq!(encoder.normalize(&p.text), p.normalized, "normalisation of {:?}", p.text);
+        assert_eq!(encoder.ids(&p.text), p.input_ids, "token ids of {:?}", p.text);
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} parity texts");
     for r in references() {
         assert_eq!(encoder.normalize(&r.text), r.normalized, "normalisation of {:?}", r.text);
         assert_eq!(encoder.ids(&r.text), r.input_ids, "token ids of {:?}", r.text);
     }
+    let long = "sehr lange Nachricht ".repeat(200);
+    let ids = encoder.ids(&long);
+    assert_eq!(ids.len(), MAX_TOKENS, "truncated to MAX_TOKENS including the specials");
+    assert_eq!((ids[0], ids[MAX_TOKENS - 1]), (0, 2), "<s> first, </s> last after truncation");
 }
 
 #[test]
@@ -64,6 +88,10 @@ fn calibrated_scores_match_python() {
     let batched = model.classify(&texts).expect("batch");
     for (r, b) in refs.iter().zip(&batched) {
         let alone = model.classify(&[r.text.as_str()]).expect("one").remove(0);
+        let logits = model.logits(&[r.text.as_str()]).expect("logits")[0];
+        for k in 0..3 {
+            assert!((logits[k] - r.logits[k]).abs() < 1e-3, "{:?}: rust logits {logits:?} vs python {:?}", r.text, r.logits);
+        }
         let expected = [r.scores.negative, r.scores.neutral, r.scores.positive];
         for k in 0..3 {
             assert!(
