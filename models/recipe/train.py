@@ -291,7 +291,8 @@ def main():
     calib = {
         "temperature": round(temperature, 6),
         "how": "calibrated_probabilities = softmax(logits / temperature)",
-        "fitted_on": f"validation set: English all domains + seed validation of {LANGS} (n={len(val)}), minimum NLL",
+        "fitted_on": f"validation set: English {args.val_domains or 'all domains'} + seed validation of {LANGS} "
+                     f"(n={len(val)}), minimum NLL",
         "labels": LABELS,
         "max_length": MAX_LEN,
         "val_nll_before": round(nll(va_logits, y_va), 5),
