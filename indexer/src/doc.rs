@@ -137,7 +137,7 @@ pub fn to_document_flagged(
     doc.add_text(fields.model_version, model_version);
     doc.add_date(fields.ingested_at, to_date(mention.ingested_at.as_ref()));
     doc.add_bytes(fields.raw, &mention.encode_to_vec());
-    for term in crate::noise::terms_of(&mention.text) {
+    for term in crate::noise::terms_of_lang(&mention.text, &mention.language) {
         doc.add_text(fields.terms, term);
     }
     doc.add_u64(fields.simhash, crate::noise::simhash(&mention.text).unwrap_or(0));

@@ -7,8 +7,10 @@
 //!   log position it has made durable.
 //! - [`search`]: tenant-scoped search and count over the latest committed searcher.
 //! - [`maintenance`]: listing and deleting mentions by key for erasure and retention.
-//! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding).
-//! - [`noise`]: terms, SimHash near-duplicates and the spam flag, decided at indexing time.
+//! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding, French/Italian
+//!   elisions, German spellings).
+//! - [`noise`]: terms, SimHash near-duplicates and the spam flag, decided at indexing time, with the
+//!   per-language [`stopwords`].
 //! - [`insights`]: aggregations over fast fields (volume, sentiment, authors, terms) run on a searcher.
 //! - [`migrate`]: rebuilds an index of an older schema from its stored mentions.
 //! - [`query`]: the analyst query language: parser, validation, printing, and lowering to Tantivy
@@ -18,23 +20,24 @@
 //! callers run searches inside `spawn_blocking`.
 
 pub mod doc;
-pub mod maintenance;
+pub mod export;
 pub mod insights;
+pub mod maintenance;
 pub mod migrate;
 pub mod noise;
 pub mod query;
 pub mod schema;
 pub mod search;
+pub mod stopwords;
 pub mod tokenizer;
 pub mod writer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, Sender, TrySendError};
+use crossbeam_channel::{bounded, Sender};
 use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, ReloadPolicy};
 
@@ -58,9 +61,6 @@ pub enum IndexError {
     /// The indexing thread has stopped.
     #[error("the indexing thread has stopped")]
     Closed,
-    /// The indexing queue is full.
-    #[error("the indexing queue is full")]
-    QueueFull,
 }
 
 /// Settings of the index.
@@ -100,6 +100,10 @@ pub struct IndexMetricsInner {
     pub docs_committed: AtomicU64,
     /// Total commit time in microseconds.
     pub commit_micros: AtomicU64,
+    /// Failed commits (each is retried; nothing is lost).
+    pub commit_failures: AtomicU64,
+    /// Why the last commit failed, while the index has not committed since (e.g. the disk is full).
+    pub failing: parking_lot::Mutex<Option<String>>,
 }
 
 impl IndexMetrics {
@@ -113,6 +117,13 @@ impl IndexMetrics {
     pub fn get(&self) -> &IndexMetricsInner {
         &self.0
     }
+
+    fn set_failing(&self, why: Option<String>) {
+        if why.is_some() {
+            self.0.commit_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        *self.0.failing.lock() = why;
+    }
 }
 
 /// The index: a writer thread plus a reader that reloads on every commit.
@@ -121,7 +132,6 @@ pub struct Indexer {
     reader: IndexReader,
     fields: Fields,
     tx: Sender<IndexCommand>,
-    thread: Mutex<Option<JoinHandle<()>>>,
     metrics: IndexMetrics,
 }
 
@@ -133,8 +143,7 @@ impl Indexer {
         options: IndexerOptions,
         on_commit: impl FnMut(u64) + Send + 'static,
     ) -> Result<Indexer, IndexError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
+        std::fs::create_dir_all(dir).map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
         migrate::upgrade_if_needed(dir)?;
         let (schema, fields) = schema::build_schema();
         let directory = MmapDirectory::open(dir).map_err(|e| {
@@ -149,7 +158,12 @@ impl Indexer {
         let metrics = IndexMetrics::default();
         let (tx, rx) = bounded(options.queue_capacity.max(1));
         let writer_loop = writer::WriterLoop {
-            writer,
+            index: index.clone(),
+            writer_threads: options.writer_threads.max(1),
+            writer_memory_bytes: options.writer_memory_bytes,
+            writer: Some(writer),
+            pending: Vec::new(),
+            retry: None,
             reader: reader.clone(),
             fields: fields.clone(),
             policy: options.commit.clone(),
@@ -157,11 +171,12 @@ impl Indexer {
             metrics: metrics.clone(),
             near_duplicates: noise::NearDuplicates::default(),
         };
-        let thread = std::thread::Builder::new()
+        // The thread ends once every sender (this indexer's and the pipeline's) is dropped.
+        std::thread::Builder::new()
             .name("earshot-indexer".into())
             .spawn(move || writer_loop.run(rx))
             .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
-        Ok(Indexer { index, reader, fields, tx, thread: Mutex::new(Some(thread)), metrics })
+        Ok(Indexer { index, reader, fields, tx, metrics })
     }
 
     /// The schema's fields.
@@ -179,6 +194,12 @@ impl Indexer {
         &self.metrics
     }
 
+    /// Why the index cannot commit right now (e.g. the disk is full), or `None` when it can. The
+    /// indexing thread keeps what it could not commit and retries on its own.
+    pub fn failure(&self) -> Option<String> {
+        self.metrics.get().failing.lock().clone()
+    }
+
     /// A searcher on the latest commit.
     pub fn searcher(&self) -> tantivy::Searcher {
         self.reader.searcher()
@@ -187,14 +208,6 @@ impl Indexer {
     /// Sends work to the indexing thread, waiting while its queue is full (back-pressure).
     pub fn send(&self, command: IndexCommand) -> Result<(), IndexError> {
         self.tx.send(command).map_err(|_| IndexError::Closed)
-    }
-
-    /// Sends work to the indexing thread unless its queue is full.
-    pub fn try_send(&self, command: IndexCommand) -> Result<(), IndexError> {
-        self.tx.try_send(command).map_err(|e| match e {
-            TrySendError::Full(_) => IndexError::QueueFull,
-            TrySendError::Disconnected(_) => IndexError::Closed,
-        })
     }
 
     /// A sender for the indexing thread, for pipelines that feed it directly.
@@ -237,16 +250,6 @@ impl Indexer {
     pub fn close(&self) {
         if let Err(e) = self.commit() {
             tracing::warn!(error = %e, "final commit failed; the write-ahead log still holds the data");
-        }
-    }
-
-    /// Waits for the indexing thread to end; it ends once every sender (this indexer's and the
-    /// pipeline's) is dropped. Blocking.
-    pub fn join(self) {
-        let Indexer { tx, thread, .. } = self;
-        drop(tx);
-        if let Some(handle) = thread.lock().ok().and_then(|mut t| t.take()) {
-            let _ = handle.join();
         }
     }
 }

@@ -1,8 +1,10 @@
-//! Upgrading an index built before the insights fields existed.
+//! Upgrading an index built by an older version: before the insights fields existed, or with another
+//! [`ANALYSIS_VERSION`](crate::schema::ANALYSIS_VERSION) (how text is split and folded, which terms
+//! are kept).
 //!
 //! Every document stores the mention as ingested (`raw`), so an older index can be rebuilt with the
-//! current schema: read each live document, decode it, index it again (computing terms, SimHash,
-//! near-duplicate and spam flags) into a sibling folder, then swap the folders. The old folder is only
+//! current schema: read each live document, decode it, index it again (analyzing its text, computing
+//! terms, SimHash, near-duplicate and spam flags) into a sibling folder, then swap the folders. The old folder is only
 //! removed once the new one is in place, so a crash midway leaves the old index untouched (the
 //! half-built sibling is discarded on the next attempt).
 
@@ -16,7 +18,7 @@ use tracing::{info, warn};
 
 use crate::doc::{key_hash, mention_key, to_document_flagged};
 use crate::noise::{simhash, NearDuplicates};
-use crate::schema::{build_schema, register_tokenizers, NEWEST_FIELD};
+use crate::schema::{build_schema, is_current, register_tokenizers, ANALYSIS_VERSION};
 use crate::IndexError;
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
@@ -36,10 +38,14 @@ pub fn upgrade_if_needed(dir: &Path) -> Result<Option<u64>, IndexError> {
         return Ok(None);
     }
     let old = Index::open_in_dir(dir)?;
-    if old.schema().get_field(NEWEST_FIELD).is_ok() {
+    if is_current(&old.schema()) {
         return Ok(None);
     }
-    info!(dir = %dir.display(), "index predates insights fields; rebuilding it from the stored mentions");
+    info!(
+        dir = %dir.display(),
+        analysis_version = ANALYSIS_VERSION,
+        "index built by an older version (schema or text analysis); rebuilding it from the stored mentions"
+    );
     let raw = old.schema().get_field("raw")?;
     let tmp = sibling(dir, ".upgrading");
     if tmp.exists() {
@@ -84,7 +90,7 @@ pub fn upgrade_if_needed(dir: &Path) -> Result<Option<u64>, IndexError> {
     writer.wait_merging_threads()?;
     drop(searcher);
     drop(old);
-    let backup = sibling(dir, ".pre-insights");
+    let backup = sibling(dir, ".pre-upgrade");
     if backup.exists() {
         std::fs::remove_dir_all(&backup).map_err(io)?;
     }
@@ -98,6 +104,7 @@ pub fn upgrade_if_needed(dir: &Path) -> Result<Option<u64>, IndexError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::NEWEST_FIELD;
     use tantivy::schema::{Schema, STORED, STRING, FAST};
 
     #[test]
@@ -125,6 +132,43 @@ mod tests {
         let upgraded = Index::open_in_dir(&path).expect("open");
         assert!(upgraded.schema().get_field(NEWEST_FIELD).is_ok());
         assert_eq!(upgraded.reader().expect("reader").searcher().num_docs(), 3);
+        assert_eq!(upgrade_if_needed(&path).expect("second"), None);
+    }
+
+    #[test]
+    fn an_index_of_an_older_analysis_version_is_rebuilt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("index");
+        std::fs::create_dir_all(&path).expect("mkdir");
+        // Insights fields present, but the text analyzed by the version-1 analyzer (`l'app` was two
+        // positions then, and `dell` a trending term).
+        let mut b = Schema::builder();
+        let raw = b.add_bytes_field("raw", STORED);
+        b.add_text_field("model_version", STRING | FAST);
+        let indexing = tantivy::schema::TextFieldIndexing::default().set_tokenizer("earshot_social");
+        let text = b.add_text_field("text", tantivy::schema::TextOptions::default().set_indexing_options(indexing));
+        b.add_bool_field(NEWEST_FIELD, FAST);
+        let old = Index::create_in_dir(&path, b.build()).expect("create");
+        // Any tokenizer stands in for the old analyzer: only its name is checked.
+        old.tokenizers().register("earshot_social", tantivy::tokenizer::SimpleTokenizer::default());
+        assert!(!is_current(&old.schema()));
+        let mut w = old.writer_with_num_threads(1, 15 << 20).expect("writer");
+        let m = Mention {
+            id: "m".into(),
+            tenant: "t".into(),
+            text: "apri l'app dell'ospedale".into(),
+            ..Default::default()
+        };
+        let mut d = TantivyDocument::default();
+        d.add_bytes(raw, &m.encode_to_vec());
+        d.add_text(text, &m.text);
+        w.add_document(d).expect("add");
+        w.commit().expect("commit");
+        drop(w);
+        drop(old);
+        assert_eq!(upgrade_if_needed(&path).expect("upgrade"), Some(1));
+        let upgraded = Index::open_in_dir(&path).expect("open");
+        assert!(is_current(&upgraded.schema()));
         assert_eq!(upgrade_if_needed(&path).expect("second"), None);
     }
 }

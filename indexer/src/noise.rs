@@ -17,32 +17,24 @@ pub const NEAR_DUPLICATE_DISTANCE: u32 = 3;
 /// Fewest words a text needs before it can be a near-duplicate (short texts collide by chance).
 pub const NEAR_DUPLICATE_MIN_WORDS: usize = 5;
 
-/// Words too common to say anything about a topic (English plus the commonest of es/fr/de/pt/nl).
-const STOPWORDS: &[&str] = &[
-    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by",
-    "can", "could", "did", "do", "does", "for", "from", "get", "got", "had", "has", "have", "he", "her", "him",
-    "his", "how", "i", "if", "im", "in", "into", "is", "it", "its", "just", "me", "more", "my", "no", "not", "of",
-    "on", "one", "or", "our", "out", "so", "than", "that", "the", "their", "them", "then", "there", "they",
-    "this", "to", "too", "up", "us", "was", "we", "were", "what", "when", "which", "who", "why", "will", "with",
-    "would", "you", "your", "de", "la", "el", "en", "y", "que", "los", "las", "un", "una", "es", "le", "les",
-    "et", "des", "du", "est", "der", "die", "das", "und", "ist", "ich", "nicht", "o", "e", "do", "da", "het",
-    "een", "van", "ik",
-];
-
 /// Spam phrases; one of them together with a link flags a mention.
 const SPAM_PHRASES: &[&str] = &[
     "free followers", "click here", "dm me", "giveaway", "earn $", "100% free", "crypto signal", "whatsapp me",
     "check my bio", "limited offer",
 ];
 
-/// Whether a lower-cased word is a stopword.
-pub fn is_stopword(word: &str) -> bool {
-    STOPWORDS.contains(&word)
+pub use crate::stopwords::is_stopword;
+
+/// [`terms_of_lang`] for a mention of unknown language (every fallback language's stopwords).
+pub fn terms_of(text: &str) -> Vec<String> {
+    terms_of_lang(text, "")
 }
 
-/// Distinct lower-cased words and hashtags of a text, in order, without stopwords, one-letter words
-/// and numbers; at most [`MAX_TERMS_PER_MENTION`].
-pub fn terms_of(text: &str) -> Vec<String> {
+/// Distinct lower-cased words and hashtags of a text, in order, without the stopwords of `language`
+/// (see [`crate::stopwords::for_language`]), one-letter words and numbers; at most
+/// [`MAX_TERMS_PER_MENTION`].
+pub fn terms_of_lang(text: &str, language: &str) -> Vec<String> {
+    let stopwords = crate::stopwords::for_language(language);
     let mut out: Vec<String> = Vec::new();
     for seg in segments(text) {
         if !matches!(seg.kind, SegmentKind::Word | SegmentKind::Hashtag) {
@@ -50,7 +42,7 @@ pub fn terms_of(text: &str) -> Vec<String> {
         }
         let term = normalize(&text[seg.start..seg.end], Case::Lower);
         let bare = term.trim_start_matches('#');
-        if bare.chars().count() < 2 || bare.chars().all(|c| c.is_ascii_digit()) || is_stopword(&term) {
+        if bare.chars().count() < 2 || bare.chars().all(|c| c.is_ascii_digit()) || stopwords.contains(term.as_str()) {
             continue;
         }
         if term.len() <= crate::tokenizer::MAX_TOKEN_BYTES && !out.contains(&term) {
@@ -63,8 +55,11 @@ pub fn terms_of(text: &str) -> Vec<String> {
     out
 }
 
-/// 64-bit SimHash over the lower-cased words and word bigrams of a text; `None` when it has fewer than
-/// [`NEAR_DUPLICATE_MIN_WORDS`] words.
+/// 64-bit SimHash over the lower-cased words (stopwords of every fallback language left out) and word
+/// bigrams (all words, so word order still counts) of a text; `None` when it has fewer than
+/// [`NEAR_DUPLICATE_MIN_WORDS`] words. Leaving stopwords out keeps two posts that differ only in
+/// function words (`the app is down again` / `app down again`) close, and two that share only
+/// function words far.
 pub fn simhash(text: &str) -> Option<u64> {
     let words: Vec<String> = segments(text)
         .into_iter()
@@ -80,7 +75,7 @@ pub fn simhash(text: &str) -> Option<u64> {
             *w += if h >> bit & 1 == 1 { 1 } else { -1 };
         }
     };
-    for w in &words {
+    for w in words.iter().filter(|w| !is_stopword(w)) {
         add(xxhash_rust::xxh3::xxh3_64(w.as_bytes()));
     }
     for pair in words.windows(2) {
@@ -213,6 +208,29 @@ mod tests {
     }
 
     #[test]
+    fn terms_drop_the_stopwords_of_the_mention_language() {
+        let de = "Die App stürzt auf dem iPhone mit iOS ab, nicht nur bei mir und auch nicht bei meiner Frau";
+        assert_eq!(terms_of_lang(de, "de"), vec!["app", "stürzt", "iphone", "ios", "ab", "frau"]);
+        let it = "Per me l'app non funziona del tutto, dell'assistenza non parliamo";
+        assert_eq!(terms_of_lang(it, "it"), vec!["app", "funziona", "assistenza", "parliamo"]);
+        let fr = "Le service client de la banque ne répond pas, c'est la panne du siècle";
+        assert_eq!(terms_of_lang(fr, "fr"), vec!["service", "client", "banque", "répond", "panne", "siècle"]);
+        let es = "La app del banco no funciona desde ayer por la noche";
+        assert_eq!(terms_of_lang(es, "es"), vec!["app", "banco", "funciona", "ayer", "noche"]);
+        // Unknown language: every fallback list applies, so the same function words go.
+        for (text, lang) in [(de, "de"), (it, "it"), (fr, "fr"), (es, "es")] {
+            let unknown = terms_of(text);
+            for w in ["auf", "mit", "per", "non", "le", "del", "la", "die", "und"] {
+                assert!(!unknown.contains(&w.to_owned()), "{w} in {unknown:?}");
+                assert!(!terms_of_lang(text, lang).contains(&w.to_owned()), "{w} ({lang})");
+            }
+        }
+        // An English post keeps `die` (not an English stopword); a German one drops it.
+        assert_eq!(terms_of_lang("batteries die fast", "en"), vec!["batteries", "die", "fast"]);
+        assert_eq!(terms_of_lang("die Batterie", "de"), vec!["batterie"]);
+    }
+
+    #[test]
     fn near_identical_texts_are_close_and_different_texts_far() {
         let a = simhash("huge outage at acme today, nothing works, login fails every time").expect("long");
         let b = simhash("huge outage at acme today, nothing works, login fails every time!!").expect("long");
@@ -220,6 +238,10 @@ mod tests {
         assert!((a ^ b).count_ones() <= NEAR_DUPLICATE_DISTANCE);
         assert!((a ^ c).count_ones() > 10);
         assert_eq!(simhash("too short"), None);
+        // Function words alone don't make two posts alike.
+        let d = simhash("the app is down again and the support is not answering").expect("long");
+        let e = simhash("the weather is nice again and the beach is not crowded").expect("long");
+        assert!((d ^ e).count_ones() > 10);
     }
 
     #[test]

@@ -11,12 +11,22 @@ use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer, TokenizerMa
 
 use crate::tokenizer::{Case, SocialTokenizer, UrlTokenizer};
 
+/// Version of what is computed from a mention's text at indexing time: segmentation and analysis
+/// ([`crate::tokenizer`]), terms and SimHash ([`crate::noise`], [`crate::stopwords`]). It is part of
+/// the text analyzers' names, which an index keeps in its schema, so an index built with another
+/// version is rebuilt from its stored mentions on open ([`crate::migrate`]). Bump it, and the names
+/// below, whenever any of these changes.
+///
+/// - 1: the first analyzers (names without a version).
+/// - 2: French/Italian elisions dropped, German transcription as primary, NLTK stopwords per language.
+pub const ANALYSIS_VERSION: u32 = 2;
+
 /// Name of the analyzer for free text (mention text, author names): see [`crate::tokenizer`].
-pub const SOCIAL_TOKENIZER: &str = "earshot_social";
+pub const SOCIAL_TOKENIZER: &str = "earshot_social_v2";
 /// Name of the case-preserving analyzer of `text_cs` (for `{BT}` case-sensitive matches).
-pub const SOCIAL_CS_TOKENIZER: &str = "earshot_social_cs";
+pub const SOCIAL_CS_TOKENIZER: &str = "earshot_social_cs_v2";
 /// Name of the analyzer of urls: host, its suffixes and labels at position 0, then path words.
-pub const URL_TOKENIZER: &str = "earshot_url";
+pub const URL_TOKENIZER: &str = "earshot_url_v2";
 /// Name of the analyzer for keyword fields we match case-insensitively (handles, tags).
 pub const KEYWORD_LOWER_TOKENIZER: &str = "earshot_keyword_lower";
 
@@ -93,6 +103,16 @@ pub struct Fields {
 /// A field every index built by this version has; an index without it predates insights and is rebuilt
 /// from its stored mentions on open (see [`crate::migrate`]).
 pub const NEWEST_FIELD: &str = "spam";
+
+/// Whether an index's schema is this version's: it has [`NEWEST_FIELD`] and its `text` field uses
+/// this [`ANALYSIS_VERSION`]'s analyzer.
+pub fn is_current(schema: &Schema) -> bool {
+    let text_analyzer = schema.get_field("text").ok().and_then(|f| match schema.get_field_entry(f).field_type() {
+        tantivy::schema::FieldType::Str(options) => options.get_indexing_options().map(|i| i.tokenizer().to_owned()),
+        _ => None,
+    });
+    schema.get_field(NEWEST_FIELD).is_ok() && text_analyzer.as_deref() == Some(SOCIAL_TOKENIZER)
+}
 
 fn keyword() -> TextOptions {
     STRING | FAST
@@ -176,4 +196,18 @@ pub fn register_tokenizers(manager: &TokenizerManager) {
             .filter(LowerCaser)
             .build(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyzer_names_carry_the_analysis_version() {
+        let suffix = format!("_v{ANALYSIS_VERSION}");
+        for name in [SOCIAL_TOKENIZER, SOCIAL_CS_TOKENIZER, URL_TOKENIZER] {
+            assert!(name.ends_with(&suffix), "{name} should end with {suffix}");
+        }
+        assert!(is_current(&build_schema().0));
+    }
 }

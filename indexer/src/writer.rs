@@ -57,7 +57,16 @@ impl Default for CommitPolicy {
 }
 
 pub(crate) struct WriterLoop {
-    pub writer: IndexWriter,
+    pub index: tantivy::Index,
+    pub writer_threads: usize,
+    pub writer_memory_bytes: usize,
+    /// `None` only between a failed rollback and the next successful re-creation.
+    pub writer: Option<IndexWriter>,
+    /// Everything applied since the last successful commit, in order: after a failed commit (a full
+    /// disk) the writer is rolled back and all of it re-applied, so nothing acknowledged is dropped.
+    pub pending: Vec<Op>,
+    /// When the next attempt after a failed commit is due, and the wait after that one.
+    pub retry: Option<(Instant, Duration)>,
     pub reader: IndexReader,
     pub fields: Fields,
     pub policy: CommitPolicy,
@@ -66,14 +75,54 @@ pub(crate) struct WriterLoop {
     pub near_duplicates: NearDuplicates,
 }
 
+/// One change since the last commit, kept until a commit holds it. Mentions are moved here, not
+/// copied; the near-duplicate flag is kept so a re-application builds the very same document.
+pub(crate) enum Op {
+    Add { mention: Mention, model_version: String, near_duplicate: bool },
+    Replace { mention: Mention, model_version: String, near_duplicate: bool },
+    Delete(Term),
+}
+
+/// First wait after a failed commit; doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
 impl WriterLoop {
-    /// The document of a mention, its near-duplicate flag decided against what was indexed before.
-    fn document(&mut self, mention: &Mention, model_version: &str) -> tantivy::TantivyDocument {
-        let near_duplicate = crate::noise::simhash(&mention.text).is_some_and(|hash| {
+    /// The near-duplicate flag of a mention, decided against what was indexed before.
+    fn near_duplicate(&mut self, mention: &Mention) -> bool {
+        crate::noise::simhash(&mention.text).is_some_and(|hash| {
             let key = key_hash(&mention_key(&mention.tenant, &mention.id)) as u64;
             self.near_duplicates.check(&mention.tenant, key, hash)
-        });
-        to_document_flagged(&self.fields, mention, model_version, near_duplicate)
+        })
+    }
+
+    /// Hands one change to the Tantivy writer. Errors are logged: the change stays in `pending`, and a
+    /// failed writer shows at the commit, which rolls back and re-applies.
+    fn apply(&mut self, op: &Op) {
+        let Some(writer) = self.writer.as_mut() else { return };
+        let result = match op {
+            Op::Add { mention, model_version, near_duplicate } => {
+                writer.add_document(to_document_flagged(&self.fields, mention, model_version, *near_duplicate))
+            }
+            Op::Replace { mention, model_version, near_duplicate } => {
+                let key = mention_key(&mention.tenant, &mention.id);
+                // The delete is stamped before the add, so it removes only the old version.
+                writer.delete_term(Term::from_field_text(self.fields.key, &key));
+                writer.add_document(to_document_flagged(&self.fields, mention, model_version, *near_duplicate))
+            }
+            Op::Delete(term) => {
+                writer.delete_term(term.clone());
+                Ok(0)
+            }
+        };
+        if let Err(e) = result {
+            debug!(error = %e, "indexing failed; retried after the next commit attempt");
+        }
+    }
+
+    fn push(&mut self, op: Op) {
+        self.apply(&op);
+        self.pending.push(op);
     }
 
     pub(crate) fn run(mut self, rx: Receiver<IndexCommand>) {
@@ -81,7 +130,11 @@ impl WriterLoop {
         let mut first_pending: Option<Instant> = None;
         let mut pending_position: Option<u64> = None;
         loop {
-            let deadline = first_pending.map(|t| t + self.policy.interval);
+            let commit_due = first_pending.map(|t| t + self.policy.interval);
+            let deadline = match (commit_due, self.retry) {
+                (Some(c), Some((r, _))) => Some(c.max(r)),
+                (c, r) => c.or(r.map(|(r, _)| r)),
+            };
             let received = match deadline {
                 Some(d) => rx.recv_deadline(d),
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -89,13 +142,11 @@ impl WriterLoop {
             let mut reply = None;
             let commit_now = match received {
                 Ok(IndexCommand::Add { mentions, last_position }) => {
-                    for (mention, model_version) in &mentions {
-                        let doc = self.document(mention, model_version);
-                        if let Err(e) = self.writer.add_document(doc) {
-                            error!(error = %e, "indexing failed");
-                        }
-                    }
                     pending_docs += mentions.len();
+                    for (mention, model_version) in mentions {
+                        let near_duplicate = self.near_duplicate(&mention);
+                        self.push(Op::Add { mention, model_version, near_duplicate });
+                    }
                     if last_position.is_some() {
                         pending_position = last_position;
                     }
@@ -103,26 +154,22 @@ impl WriterLoop {
                     pending_docs >= self.policy.max_docs
                 }
                 Ok(IndexCommand::Upsert { mentions }) => {
-                    for (mention, model_version) in &mentions {
+                    pending_docs += mentions.len();
+                    for (mention, model_version) in mentions {
                         let key = crate::doc::mention_key(&mention.tenant, &mention.id);
                         // A mention deleted (erased, expired) since it was read must not come back.
                         if !self.committed_key(&key) {
                             continue;
                         }
-                        // The delete is stamped before the add, so it removes only the old version.
-                        self.writer.delete_term(Term::from_field_text(self.fields.key, &key));
-                        let doc = self.document(mention, model_version);
-                        if let Err(e) = self.writer.add_document(doc) {
-                            error!(error = %e, "re-indexing failed");
-                        }
+                        let near_duplicate = self.near_duplicate(&mention);
+                        self.push(Op::Replace { mention, model_version, near_duplicate });
                     }
-                    pending_docs += mentions.len();
                     first_pending.get_or_insert_with(Instant::now);
                     pending_docs >= self.policy.max_docs
                 }
                 Ok(IndexCommand::Delete { terms, reply: r }) => {
                     for term in terms {
-                        self.writer.delete_term(term);
+                        self.push(Op::Delete(term));
                     }
                     reply = r;
                     true
@@ -133,17 +180,24 @@ impl WriterLoop {
                 }
                 Err(RecvTimeoutError::Timeout) => true,
                 Err(RecvTimeoutError::Disconnected) => {
-                    if first_pending.is_some() {
+                    if first_pending.is_some() || self.retry.is_some() {
                         let _ = self.commit(pending_docs, pending_position);
                     }
                     info!("indexing thread stopped");
                     return;
                 }
             };
-            if commit_now {
+            // Under steady load a message is always waiting and the deadline never times out: a commit
+            // that is due must still happen.
+            let commit_now = commit_now || first_pending.is_some_and(|t| t.elapsed() >= self.policy.interval);
+            // While commits fail, only a caller waiting for an answer or the retry timer tries again.
+            let retry_due = self.retry.is_none_or(|(at, _)| Instant::now() >= at);
+            if commit_now && (retry_due || reply.is_some()) {
                 let result = self.commit(pending_docs, pending_position);
-                pending_docs = 0;
-                first_pending = None;
+                if result.is_ok() {
+                    pending_docs = 0;
+                    first_pending = None;
+                }
                 if let Some(r) = reply {
                     let _ = r.send(result.map(|()| pending_position));
                 }
@@ -172,12 +226,48 @@ impl WriterLoop {
         })
     }
 
+    /// Gets a writer back to the last commit with every pending change applied again: a rollback, or
+    /// a new writer when the old one could not even roll back.
+    fn recover(&mut self) -> Result<(), String> {
+        let rolled_back = match self.writer.as_mut() {
+            Some(writer) => writer.rollback().map(|_| ()).map_err(|e| e.to_string()),
+            None => Err("no writer".into()),
+        };
+        if let Err(why) = rolled_back {
+            // A failed rollback has given up the directory lock with the old writer: start afresh.
+            self.writer = None;
+            let writer = self
+                .index
+                .writer_with_num_threads(self.writer_threads, self.writer_memory_bytes)
+                .map_err(|e| format!("{why}; a new index writer failed too: {e}"))?;
+            self.writer = Some(writer);
+        }
+        let pending = std::mem::take(&mut self.pending);
+        for op in &pending {
+            self.apply(op);
+        }
+        self.pending = pending;
+        Ok(())
+    }
+
     fn commit(&mut self, docs: usize, position: Option<u64>) -> Result<(), String> {
         let started = Instant::now();
-        if let Err(e) = self.writer.commit() {
-            // Nothing is truncated from the log, so the documents come back on restart.
-            error!(error = %e, "index commit failed");
-            return Err(e.to_string());
+        if self.retry.is_some() {
+            if let Err(e) = self.recover() {
+                return Err(self.failed(e));
+            }
+        }
+        let committed = match self.writer.as_mut() {
+            Some(writer) => writer.commit().map_err(|e| e.to_string()),
+            None => Err("no index writer".into()),
+        };
+        if let Err(e) = committed {
+            return Err(self.failed(e));
+        }
+        self.pending.clear();
+        if self.retry.take().is_some() {
+            info!("index commits again; nothing was lost");
+            self.metrics.set_failing(None);
         }
         if let Err(e) = self.reader.reload() {
             error!(error = %e, "searcher reload failed");
@@ -189,5 +279,18 @@ impl WriterLoop {
             (self.on_commit)(p);
         }
         Ok(())
+    }
+
+    /// Records a failed commit and schedules the next attempt. Nothing is truncated from the log and
+    /// every pending change is kept, so the documents come back with the next successful commit (or,
+    /// after a restart, from the log).
+    fn failed(&mut self, why: String) -> String {
+        let wait = self.retry.map_or(RETRY_FIRST, |(_, wait)| (wait * 2).min(RETRY_MAX));
+        if self.retry.is_none() {
+            error!(error = %why, "index commit failed; retrying until it succeeds");
+        }
+        self.retry = Some((Instant::now() + wait, wait));
+        self.metrics.set_failing(Some(why.clone()));
+        why
     }
 }

@@ -76,7 +76,7 @@ finds! {
     wildcard_on_tags: "tags:comp*" => [1, 7];
     wildcard_on_author: "author:acme*" => [16];
     wildcard_on_hashtags: "#app*" => [13, 44];
-    wildcard_reaches_hashtag_words: "app*" => [13, 14, 22, 23, 24, 44];
+    wildcard_reaches_hashtag_words: "app*" => [13, 14, 22, 23, 24, 44, 46, 47];
     wildcard_matches_accented_letter: "caf?" => [9, 10, 38];
     wildcard_inside_phrase: "\"complain* about\"" => [1, 2];
     wildcard_single_char_inside_phrase: "\"best caf?\"" => [9, 10];
@@ -95,6 +95,44 @@ finds! {
     unaccented_hashtag: "#cafe" => [38];
     accented_hashtag: "#café" => [38];
     uppercase_query_is_case_insensitive: "CAFÉ" => [9, 38];
+
+    // Elisions: `l'`, `dell'`, `d'`, `c'`, `n'`… drop, with ' or ’, in text and query alike.
+    elided_word_found_by_itself: "app" => [46, 47];
+    elision_in_query: "l'app" => [46, 47];
+    other_elision_in_query: "dell’app" => [46, 47];
+    elided_preposition: "ospedale" => [47];
+    elided_preposition_query: "\"dell'ospedale\"" => [47];
+    elision_phrase: "\"aprire l'app\"" => [47];
+    elision_takes_no_position: "\"aprire app\"" => [47];
+    elision_phrase_other_apostrophe: "\"n’aime pas l’app\"" => [46];
+    elision_d: "accord" => [48];
+    elision_d_query: "d'accord" => [48];
+    elision_c_phrase_with_accent_rule: "\"c'est regle\"" => [48];
+    elision_near: "aprire NEAR/0 app" => [47];
+    elision_wildcard: "l'osp*" => [47];
+    possessive_is_not_an_elision: "dell" => [53];
+    possessive_phrase: "\"dell's laptop\"" => [53];
+
+    // German: ä/ae, ö/oe, ü/ue, ß/ss are one letter spelled two ways; the plain vowel is the accent rule.
+    umlaut_finds_transcription: "müller" => [49, 50];
+    transcription_finds_umlaut: "mueller" => [49, 50];
+    plain_vowel_finds_umlaut: "muller" => [49, 51];
+    umlaut_capitals: "MÜLLER" => [49, 50];
+    umlaut_phrase: "\"herr mueller\"" => [49];
+    transcription_phrase: "\"frau müller\"" => [50];
+    plain_vowel_phrase: "\"herr muller\"" => [49];
+    umlaut_case_sensitive: "{Müller}" => [49, 50];
+    sharp_s_finds_ss: "straße" => [49, 50];
+    ss_finds_sharp_s: "strasse" => [49, 50];
+    sharp_s_phrase: "\"der strasse am\"" => [49, 50];
+    sharp_s_phrase_reverse: "\"straße am bahnhof\"" => [49];
+    umlaut_and_sharp_s_in_one_word: "gruesse" => [52];
+    umlaut_and_sharp_s_plain: "grusse" => [52];
+    umlaut_hashtag_word: "fussball" => [52];
+    umlaut_hashtag: "#fussball" => [52];
+    umlaut_hashtag_written: "#fußball" => [52];
+    umlaut_near: "grüße NEAR/1 muenchen" => [52];
+    umlaut_wildcard: "mü*" => [49, 52];
 
     // {…} case-sensitive.
     case_sensitive_upper: "{BT}" => [11, 36];
@@ -225,7 +263,8 @@ finds! {
     // Empty queries match everything.
     empty: "" => [
         1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
-        24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45
+        24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46,
+        47, 48, 49, 50, 51, 52, 53
     ];
 }
 

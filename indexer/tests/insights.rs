@@ -169,6 +169,42 @@ fn significant_terms_against_a_background() {
 }
 
 #[test]
+fn function_words_of_de_it_fr_es_never_trend() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t0 = utc("2024-05-01T00:00:00Z");
+    // A quiet English background, then a window of complaints in four languages, half with their
+    // language given and half without (the fallback lists must catch those too).
+    let mut ms: Vec<Mention> =
+        (0..10).map(|i| at(t0 + i * 60, format!("b{i}"), &format!("acme is fine today {i}"))).collect();
+    let window = [
+        ("de", "Die App hängt auf dem Handy und mit dem Laptop geht auch nichts"),
+        ("it", "Per me l'app non funziona, del servizio clienti non parliamo"),
+        ("fr", "Le service est en panne, le site ne répond pas et l'app non plus"),
+        ("es", "La app del banco no funciona y el soporte no contesta"),
+    ];
+    for i in 0..16 {
+        let (lang, text) = window[i % 4];
+        let mut m = at(t0 + 86_400 + i as i64 * 60, format!("f{i}"), text);
+        if i < 8 {
+            m.language = lang.into();
+        }
+        ms.push(m);
+    }
+    let idx = open(dir.path(), ms);
+    let ranges = TermRanges { foreground: (t0 + 86_400, t0 + 2 * 86_400), background: (t0, t0 + 86_400) };
+    let q = insight_query(idx.fields(), "t", all(), t0, t0 + 2 * 86_400, Noise::default());
+    let counts = term_counts(&idx.searcher(), &*q, ranges).expect("terms");
+    let trending: Vec<String> = counts.significant(100, 1, |_| true).into_iter().map(|t| t.term).collect();
+    let function_words = ["auf", "mit", "und", "die", "dem", "per", "non", "del", "le", "la", "est", "en", "el", "no", "dell"];
+    for word in function_words {
+        assert!(!trending.contains(&word.to_owned()), "`{word}` trends: {trending:?}");
+    }
+    for word in ["app", "funziona", "panne", "soporte", "handy"] {
+        assert!(trending.contains(&word.to_owned()), "`{word}` should trend: {trending:?}");
+    }
+}
+
+#[test]
 fn near_duplicates_and_spam_are_flagged_and_excludable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let t0 = utc("2024-06-01T00:00:00Z");

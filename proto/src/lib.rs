@@ -11,3 +11,8 @@ pub mod v1 {
 
 /// Encoded `FileDescriptorSet` of every earshot proto, for `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("earshot_descriptor");
+
+/// Metadata naming the caller's tenant when the server runs with `--auth off` (ignored with API keys).
+pub const TENANT_HEADER: &str = "x-earshot-tenant";
+/// Tenant of calls that name none when the server runs with `--auth off`.
+pub const DEFAULT_TENANT: &str = "default";

@@ -66,6 +66,8 @@ pub struct Sandbox {
     pub data_dir: PathBuf,
     /// `http://127.0.0.1:PORT/metrics`.
     pub metrics: String,
+    /// `http://127.0.0.1:PORT/` of the web app and JSON API (empty with `--http-listen off`).
+    pub web: String,
     /// CA certificate (PEM) to trust when the server runs with `--tls-cert`.
     tls_ca: Option<Vec<u8>>,
 }
@@ -117,10 +119,14 @@ impl Sandbox {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let mut metrics = String::new();
+        let mut web = String::new();
         let addr = loop {
             let line = lines.next_line().await.expect("read stdout").expect("earshot exited before listening");
             if let Some(url) = line.strip_prefix("earshot metrics on ") {
                 metrics = url.trim().to_owned();
+            }
+            if let Some(url) = line.strip_prefix("earshot web on ") {
+                web = url.trim().to_owned();
             }
             if let Some(addr) = line.strip_prefix("earshot listening on ") {
                 break addr.trim().to_owned();
@@ -132,7 +138,7 @@ impl Sandbox {
             Some(_) => format!("https://localhost:{}", addr.rsplit(':').next().expect("port")),
             None => format!("http://{addr}"),
         };
-        let sandbox = Sandbox { child, endpoint, data_dir: data_dir.to_path_buf(), metrics, tls_ca };
+        let sandbox = Sandbox { child, endpoint, data_dir: data_dir.to_path_buf(), metrics, web, tls_ca };
         for service in services {
             sandbox.wait_serving(service).await;
         }
@@ -211,6 +217,101 @@ impl Sandbox {
         let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
         assert!(sent.success());
         self.child.wait().await.map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+/// Runs `earshot serve` on `data_dir` expecting it to refuse to start; returns its exit status, stdout
+/// and stderr. Fails the test if it is still running after [`SERVING_DEADLINE`].
+pub async fn serve_refused(data_dir: &Path, extra: &[&str]) -> (std::process::ExitStatus, String, String) {
+    let run = Command::new(earshot_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--no-classifier", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("EARSHOT_LOG", "warn")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SERVING_DEADLINE, run).await.expect("earshot serve should have exited").expect("run");
+    (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `GET` over plain HTTP/1.1 (the metrics listener); returns the body.
+pub async fn scrape(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect metrics");
+    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).expect("body")
+}
+
+/// `POST {base}{path}` with a JSON body and extra headers over plain HTTP/1.1; returns the status code
+/// and the body.
+pub async fn http_post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.strip_prefix("http://").expect("http url").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect http");
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("a status line");
+    let (head, mut body) = response.split_once("\r\n\r\n").map(|(h, b)| (h.to_owned(), b.to_owned())).expect("body");
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The value of the sample `series` (name and labels exactly as exported), 0 when absent.
+pub fn metric_value(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .map_or(0.0, |v| v.trim().parse().expect("number"))
+}
+
+/// Ingests `request`, waiting out back-pressure (`RESOURCE_EXHAUSTED` with a retry hint) the way a
+/// well-behaved client does.
+pub async fn ingest_retrying(
+    client: &mut IngestServiceClient<Channel>,
+    request: earshot_proto::v1::IngestRequest,
+) -> earshot_proto::v1::IngestResponse {
+    loop {
+        match client.ingest(request.clone()).await {
+            Ok(response) => return response.into_inner(),
+            Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                let wait = status.metadata().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<f64>().ok());
+                tokio::time::sleep(std::time::Duration::from_secs_f64(wait.unwrap_or(0.5))).await;
+            }
+            Err(status) => panic!("ingest failed: {status:?}"),
+        }
     }
 }
 

@@ -3,28 +3,8 @@
 
 use earshot_proto::v1::{IngestRequest, Mention, SearchRequest};
 use earshot_tests::{create_key, mention, with_key, Sandbox};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// `GET` over plain HTTP/1.1; returns the body.
-async fn scrape(url: &str) -> String {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect metrics");
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).expect("body")
-}
-
-/// The value of the sample `series` (name and labels exactly as exported), 0 when absent.
-fn value(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
-        .map_or(0.0, |v| v.trim().parse().expect("number"))
-}
+use earshot_tests::{metric_value as value, scrape};
 
 #[tokio::test]
 async fn metrics_count_ingests_and_calls_and_searches_are_audited() {

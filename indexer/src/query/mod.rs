@@ -24,8 +24,15 @@
 //!   phrases, `{…}` or OR-groups of them. `"a b c"~n`: all the words, any order, in a window with at
 //!   most `n` other words.
 //! - Bare words and phrases search the mention text. An unaccented word matches accented and
-//!   unaccented forms; an accented one only itself. `apple` also matches `#apple`; `#apple` only the
-//!   hashtag. `{BT}` matches that case only.
+//!   unaccented forms; an accented one only itself (the accent rule). `apple` also matches `#apple`;
+//!   `#apple` only the hashtag. `{BT}` matches that case only.
+//! - German: `ä`/`ae`, `ö`/`oe`, `ü`/`ue`, `ß`/`ss` are the same letter spelled two ways, in both
+//!   directions: `Müller` and `Mueller` each find both, `Straße` and `Strasse` each find both. The plain
+//!   vowel follows the accent rule: `Muller` also finds `Müller`, `Müller` does not find `Muller`.
+//! - French/Italian elisions are dropped in text and query alike (`l'`, `d'`, `qu'`, `c'`, `dell'`,
+//!   `all'`, `un'`…, with `'` or `’`): `app` finds "l'app", `"aprire l'app"` and `"aprire app"` both
+//!   find "aprire l'app" (the elision takes no word position). English possessives are untouched.
+//!   The rules and their reasons: [`crate::tokenizer`] and [`crate::tokenizer::segment`].
 
 pub mod ast;
 pub mod digest;

@@ -4,6 +4,7 @@
 //! primary token of each position: `e-mail` is two positions, `#Café` one (`#café`).
 
 use super::limits::clip;
+use crate::tokenizer::segment::elision_len;
 use crate::tokenizer::{analyze, analyze_url, normalize, segments, Case, Folder, SegmentKind};
 
 /// What one token position of a query looks up.
@@ -79,6 +80,9 @@ pub fn keyword_slot(value: &str) -> Result<Slot, String> {
 /// The slots of one word of text (no white space in it).
 pub fn text_word(word: &str, case: Case) -> Result<Vec<Slot>, String> {
     if has_wildcard(word) {
+        // An elision goes as in indexed text (`l'app*` is `app*`); wildcards fill in one byte each.
+        let elided = elision_len(&word.replace(['*', '?'], "a"));
+        let word = if has_wildcard(&word[..elided]) { word } else { &word[elided..] };
         // Wildcards stand for word characters: the word must stay one segment with them filled in.
         let filled = word.replace(['*', '?'], "a");
         let parts = segments(&filled);
@@ -162,5 +166,18 @@ mod tests {
         assert!(text_word("!!!", Case::Lower).is_err());
         assert!(text_word("foo*-bar", Case::Lower).is_err());
         assert_eq!(url("bbc.co.uk/News"), Ok(vec![exact("bbc.co.uk"), exact("news")]));
+    }
+
+    #[test]
+    fn elisions_and_german_spellings_in_query_words() {
+        let exact = |s: &str| Slot::Exact(s.into());
+        assert_eq!(text_word("L'App", Case::Lower), Ok(vec![exact("app")]));
+        assert_eq!(text_word("dell’app", Case::Lower), Ok(vec![exact("app")]));
+        assert_eq!(text_word("Müller", Case::Lower), Ok(vec![exact("mueller")]));
+        assert_eq!(text_word("Müller", Case::Keep), Ok(vec![exact("Mueller")]));
+        assert_eq!(text_word("Straße", Case::Lower), Ok(vec![exact("strasse")]));
+        assert_eq!(text_word("l'osp*", Case::Lower), Ok(vec![Slot::Pattern(glob("osp*"))]));
+        // A wildcard inside the elided word keeps the word whole, and so several parts.
+        assert!(text_word("d?ll'app", Case::Lower).is_err());
     }
 }

@@ -7,6 +7,9 @@
 //! |----------------|------------------|---------------------------------------------------|
 //! | `Café`         | `café`           | `cafe` (accent-folded)                            |
 //! | `#Café`        | `#café`          | `#cafe`, `café`, `cafe`                           |
+//! | `Müller`       | `mueller`        | `müller`, `muller` (German transcription, folded) |
+//! | `Straße`       | `strasse`        | `straße`                                          |
+//! | `l'app`        | `app`            | (the elision is dropped, see [`segment`])         |
 //! | `@Bob`         | `@bob`           | `bob`                                             |
 //! | `www.bbc.co.uk`| `www.bbc.co.uk`  | `bbc.co.uk`, `co.uk`, `uk`, `www`, `bbc`, `co`    |
 //! | a url          | its host         | as a domain; the path is not indexed in text      |
@@ -16,6 +19,16 @@
 //! `cafe`, while `café` finds only `café` (the accent rule); `apple` finds `#apple`, `#apple` only
 //! hashtags; `bbc.co.uk` finds `www.bbc.co.uk`. The case-sensitive analyzer (for `{BT}`) is the same
 //! without lower-casing, so its positions line up with the lower-cased field's.
+//!
+//! The German rule sits beside the accent rule: `ä`/`ae`, `ö`/`oe`, `ü`/`ue` and `ß`/`ss` are one
+//! letter spelled two ways, so a word with `ä`, `ö`, `ü` or `ß` has its transcription as primary
+//! (`Müller` → `mueller`) and either spelling finds both: `Müller` and `Mueller` find `Müller` and
+//! `Mueller`, `Straße` and `Strasse` find both. The plain vowel is the accent rule: `Muller` finds
+//! `Müller` and `Muller`, but `Müller` does not find `Muller` (a different name in German), and
+//! `Muller` does not find `Mueller`. `ue` is never folded back to `u` (`blue`, `queue`).
+//!
+//! Changing what any analyzer here produces changes what is indexed: bump
+//! [`crate::schema::ANALYSIS_VERSION`] so existing indexes are rebuilt (see [`crate::migrate`]).
 //!
 //! The url analyzer (for the `url` field) puts the host, its suffixes and labels at position 0 and the
 //! words of path, query and fragment after it.
@@ -78,6 +91,37 @@ impl Folder {
     }
 }
 
+/// The German transcription of `s` (`ä` → `ae`, `ö` → `oe`, `ü` → `ue`, `ß` → `ss`, capitals too:
+/// `Ü` → `Ue`, or `UE` inside an upper-case word), or `None` when `s` has none of these letters.
+/// Expects NFC text (see [`normalize`]).
+pub fn transcribe_german(s: &str) -> Option<String> {
+    if !s.contains(['ä', 'ö', 'ü', 'ß', 'Ä', 'Ö', 'Ü', 'ẞ']) {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    let mut prev: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied().filter(|n| n.is_alphabetic());
+        // `ÜBER` → `UEBER`, `Über` → `Ueber`, `MÜ` → `MUE`.
+        let shout = next.map_or(prev.is_some_and(char::is_uppercase), char::is_uppercase);
+        let pair = |upper: &'static str, title: &'static str| if shout { upper } else { title };
+        match c {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            'Ä' => out.push_str(pair("AE", "Ae")),
+            'Ö' => out.push_str(pair("OE", "Oe")),
+            'Ü' => out.push_str(pair("UE", "Ue")),
+            'ẞ' => out.push_str("SS"),
+            _ => out.push(c),
+        }
+        prev = Some(c);
+    }
+    Some(out)
+}
+
 /// NFC composition, then lower-casing unless `case` is [`Case::Keep`].
 pub fn normalize(s: &str, case: Case) -> String {
     let composed: String = s.nfc().collect();
@@ -123,12 +167,17 @@ fn analyze_segment(text: &str, position: usize, seg: Segment, case: Case, folder
     let mut alternates = Vec::new();
     let primary = match seg.kind {
         SegmentKind::Word | SegmentKind::Hashtag | SegmentKind::Handle => {
-            let primary = normalize(raw, case);
-            let bare = primary.strip_prefix(['#', '@']).map(str::to_owned);
-            push_unique(&mut alternates, &primary, folder.fold(&primary));
-            if let Some(bare) = bare {
-                push_unique(&mut alternates, &primary, folder.fold(&bare));
-                push_unique(&mut alternates, &primary, bare);
+            let written = normalize(raw, case);
+            // The German rule: the transcription is what a query looks up (see the module docs).
+            let primary = transcribe_german(&written).unwrap_or_else(|| written.clone());
+            push_unique(&mut alternates, &primary, written.clone());
+            push_unique(&mut alternates, &primary, folder.fold(&written));
+            if let Some(bare) = written.strip_prefix(['#', '@']) {
+                push_unique(&mut alternates, &primary, folder.fold(bare));
+                push_unique(&mut alternates, &primary, bare.to_owned());
+                if let Some(bare_primary) = primary.strip_prefix(['#', '@']) {
+                    push_unique(&mut alternates, &primary, bare_primary.to_owned());
+                }
             }
             primary
         }
@@ -325,6 +374,34 @@ mod tests {
         assert_eq!(got[2], ("@bob".into(), vec!["bob".into()]));
         let cs = primaries_and_alternates("Café", Case::Keep);
         assert_eq!(cs[0], ("Café".into(), vec!["Cafe".into()]));
+    }
+
+    #[test]
+    fn german_transcription_is_the_primary() {
+        let got = primaries_and_alternates("Müller Straße #Grüße @Bär", Case::Lower);
+        assert_eq!(got[0], ("mueller".into(), vec!["müller".into(), "muller".into()]));
+        assert_eq!(got[1], ("strasse".into(), vec!["straße".into()]));
+        assert_eq!(
+            got[2],
+            (
+                "#gruesse".into(),
+                vec!["#grüße".into(), "#grusse".into(), "grusse".into(), "grüße".into(), "gruesse".into()]
+            )
+        );
+        assert_eq!(
+            got[3],
+            ("@baer".into(), vec!["@bär".into(), "@bar".into(), "bar".into(), "bär".into(), "baer".into()])
+        );
+        // Words without those letters are as before.
+        assert_eq!(primaries_and_alternates("Mueller", Case::Lower)[0], ("mueller".into(), vec![]));
+    }
+
+    #[test]
+    fn german_transcription_keeps_case_shape() {
+        assert_eq!(transcribe_german("Übel ÜBER MÜ Fuß STRAẞE").as_deref(), Some("Uebel UEBER MUE Fuss STRASSE"));
+        assert_eq!(transcribe_german("Cafe"), None);
+        let cs = primaries_and_alternates("Müller", Case::Keep);
+        assert_eq!(cs[0], ("Mueller".into(), vec!["Müller".into(), "Muller".into()]));
     }
 
     #[test]

@@ -3,6 +3,12 @@
 //! Segmentation is the one place that decides where a token starts and ends. The index analyzers
 //! and the query language both go through it, so a query word always splits the way the indexed
 //! text did.
+//!
+//! **Elisions** (French and Italian): an elided article, pronoun or preposition and its apostrophe
+//! (`l'`, `d’`, `qu'`, `dell'`, `all'`, `un'`…, see [`ELISIONS`]) are dropped, so `l'app` is the one
+//! word `app` at one position, as in Lucene's elision filter. The word after the apostrophe must have
+//! at least two letters and not be an English contraction ending (`'ll`, `'re`, `'ve`), so English
+//! possessives keep their word (`Dell's` is `Dell` and `s`).
 
 /// What a segment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +36,40 @@ pub struct Segment {
     pub start: usize,
     /// Byte offset just past its last character.
     pub end: usize,
+}
+
+/// Elided words of French and Italian, lower case, that drop before an apostrophe.
+pub const ELISIONS: &[&str] = &[
+    // French: articles, pronouns, `de`, `ne`, `que` and its compounds.
+    "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu", "quelqu",
+    // Italian: articulated prepositions, `un'`, demonstratives and a few common truncations.
+    "dell", "dall", "nell", "sull", "all", "coll", "pell", "un", "quell", "quest", "bell", "sant", "tutt", "v",
+];
+
+/// English endings after an apostrophe that are never the elided word's host (`we'll`, `you're`).
+const CONTRACTION_ENDINGS: &[&str] = &["ll", "re", "ve"];
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '\u{02BC}')
+}
+
+/// Byte length of an elision (the elided word and its apostrophe) at the start of `text`, or 0.
+pub fn elision_len(text: &str) -> usize {
+    let word_end = text.find(|c: char| !is_word_char(c)).unwrap_or(text.len());
+    let word = &text[..word_end];
+    let Some(apostrophe) = text[word_end..].chars().next().filter(|c| is_apostrophe(*c)) else { return 0 };
+    let after_start = word_end + apostrophe.len_utf8();
+    let after = &text[after_start..];
+    let after_word = &after[..after.find(|c: char| !is_word_char(c)).unwrap_or(after.len())];
+    let elided = word.len() <= 6 && ELISIONS.iter().any(|e| e.eq_ignore_ascii_case(word));
+    let host_ok = after_word.chars().count() >= 2
+        && after_word.chars().next().is_some_and(char::is_alphabetic)
+        && !CONTRACTION_ENDINGS.iter().any(|e| e.eq_ignore_ascii_case(after_word));
+    if elided && host_ok {
+        after_start
+    } else {
+        0
+    }
 }
 
 /// Combining marks count as part of the word they follow (decomposed accents).
@@ -156,7 +196,11 @@ pub fn segments(text: &str) -> Vec<Segment> {
             eat_emoji(&mut cur);
             out.push(Segment { kind: SegmentKind::Emoji, start, end: cur.pos });
         } else if c.is_alphanumeric() {
-            eat_word_or_domain(&mut cur, &mut out);
+            // An elided word is skipped like punctuation; the word after it is segmented as usual.
+            match elision_len(&text[start..]) {
+                0 => eat_word_or_domain(&mut cur, &mut out),
+                n => cur.pos += n,
+            }
         } else {
             cur.bump();
         }
@@ -261,8 +305,55 @@ mod tests {
     }
 
     #[test]
+    fn elisions_drop_before_the_word() {
+        use SegmentKind::*;
+        assert_eq!(
+            kinds("l'app dell’app qu'il d'accord all'ospedale c'est"),
+            vec![(Word, "app"), (Word, "app"), (Word, "il"), (Word, "accord"), (Word, "ospedale"), (Word, "est"),]
+        );
+        assert_eq!(
+            kinds("L'App jusqu'ici rock'n'roll"),
+            vec![(Word, "App"), (Word, "ici"), (Word, "rock"), (Word, "roll")]
+        );
+        // A one-letter host keeps its elision (`c'è`, `jusqu'à`: both parts stay words).
+        assert_eq!(kinds("jusqu'à"), vec![(Word, "jusqu"), (Word, "à")]);
+        // English possessives and contractions keep both parts.
+        assert_eq!(
+            kinds("Dell's we'll don't c'è"),
+            vec![
+                (Word, "Dell"),
+                (Word, "s"),
+                (Word, "we"),
+                (Word, "ll"),
+                (Word, "don"),
+                (Word, "t"),
+                (Word, "c"),
+                (Word, "è"),
+            ]
+        );
+        // Not at the start of a word, and not a known elision: unchanged.
+        assert_eq!(kinds("xl'app"), vec![(Word, "xl"), (Word, "app")]);
+        assert_eq!(kinds("l'"), vec![(Word, "l")]);
+        assert_eq!(kinds("l'example.com"), vec![(Domain, "example.com")]);
+    }
+
+    #[test]
     fn never_panics_on_odd_text() {
-        for text in ["", "\u{200D}", "a\u{301}", "#", "@", "http://", "www.", ".", "a.", "\u{FE0F}😀\u{200D}"] {
+        for text in [
+            "",
+            "\u{200D}",
+            "a\u{301}",
+            "#",
+            "@",
+            "http://",
+            "www.",
+            ".",
+            "a.",
+            "\u{FE0F}😀\u{200D}",
+            "l'",
+            "l’é",
+            "d''x",
+        ] {
             let _ = segments(text);
         }
     }

@@ -19,7 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the service (gRPC) with embedded defaults.
     Serve(ServeArgs),
-    /// Stream mentions from files (JSON lines or CSV) to a running server.
+    /// Stream mentions from files (JSON lines, CSV, or what X, Reddit, Mastodon, Bluesky and news feeds
+    /// return) to a running server.
     Import(ImportArgs),
     /// Search a running server with a Boolean query.
     Search(SearchArgs),
@@ -31,16 +32,14 @@ pub enum Command {
     Keys(crate::keys::KeysArgs),
     /// Print the insights of a topic or query for a period as tables (and CSV files with --csv).
     Report(ReportArgs),
+    /// Take every matching mention out of a running server as JSON lines, CSV or Parquet (resumable).
+    Export(ExportArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// The Boolean query to report on (or --topic).
-    #[arg(required_unless_present = "topic")]
-    pub query: Option<String>,
-    /// A saved topic (id or name) to report on instead of a query.
-    #[arg(long, conflicts_with = "query")]
-    pub topic: Option<String>,
+    #[command(flatten)]
+    pub scope: QueryArgs,
     #[command(flatten)]
     pub client: ClientArgs,
     /// Start of the period (RFC 3339, YYYY-MM-DD or Unix seconds); default 7 days before --to.
@@ -70,6 +69,17 @@ pub struct ReportArgs {
     /// Also write every table as CSV into this folder (created if needed).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+}
+
+/// What `search` and `report` look at: a query, or a saved topic in its place.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The Boolean query, e.g. '"customer service" AND (slow OR rude)' (or --topic).
+    #[arg(required_unless_present = "topic")]
+    pub query: Option<String>,
+    /// A saved topic (id or name) instead of a query.
+    #[arg(long, conflicts_with = "query")]
+    pub topic: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -142,6 +152,10 @@ pub struct ServeArgs {
     /// Folder for the write-ahead log and the index.
     #[arg(long, env = "EARSHOT_DATA_DIR", default_value = "./earshot-data")]
     pub data_dir: PathBuf,
+    /// HTTP listener for the web dashboard and the JSON API: an address (port 0 picks a free one,
+    /// printed), `off`, or `auto` — the gRPC host on port 8080, or a free port when --listen has port 0.
+    #[arg(long, env = "EARSHOT_HTTP_LISTEN", default_value = "auto")]
+    pub http_listen: String,
     /// Most mentions in one ingest request.
     #[arg(long, env = "EARSHOT_MAX_BATCH", default_value_t = 1000)]
     pub max_batch: usize,
@@ -176,6 +190,15 @@ pub struct ServeArgs {
     /// Calls a caller may make at once after a quiet period.
     #[arg(long, env = "EARSHOT_RATE_LIMIT_BURST", default_value_t = 20)]
     pub rate_limit_burst: u32,
+    /// Most mentions acknowledged but not yet searchable (labelling and indexing behind ingest); past it
+    /// Ingest answers RESOURCE_EXHAUSTED with retry-after and IngestStream waits (back-pressure).
+    #[arg(long, env = "EARSHOT_MAX_BACKLOG", default_value_t = 20_000)]
+    pub max_backlog: u64,
+    /// Start on a damaged write-ahead log by keeping every readable record: the damaged files are moved
+    /// aside into `<data-dir>/wal/damaged-<time>/` and what is readable is rewritten into a new log.
+    /// Without it a damaged log refuses to start (a torn tail after a crash is always cut, with a warning).
+    #[arg(long, env = "EARSHOT_WAL_SALVAGE")]
+    pub wal_salvage: bool,
 }
 
 /// Sharing work between replicas through Redis; without `--redis-url` everything runs in one process.
@@ -203,10 +226,25 @@ pub struct RedisArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// Decide by file extension (.csv is CSV, anything else JSON lines).
+    /// Decide from the content (and `.csv` for CSV).
     Auto,
+    /// earshot's own vocabulary, one JSON object per line (see README, "Import formats").
     Jsonl,
+    /// earshot's own vocabulary as CSV with a header row.
     Csv,
+    /// X API v2 responses (search, timelines, lookups), whole or one per line.
+    X,
+    /// Reddit listings from the JSON API, or NDJSON dumps (one submission or comment per line).
+    Reddit,
+    /// Mastodon Status entities (timelines, search results, contexts).
+    Mastodon,
+    /// Bluesky searchPosts / getPosts responses (PostViews) or Jetstream events.
+    Bluesky,
+    /// Jetstream events, one per line (same mapping as `bluesky`).
+    Jetstream,
+    /// RSS 2.0 or Atom news feeds.
+    #[value(alias = "rss", alias = "atom")]
+    Feed,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -229,7 +267,7 @@ impl ClientArgs {
         let mut request = tonic::Request::new(message);
         let metadata = request.metadata_mut();
         metadata.insert(
-            earshot_server::grpc::TENANT_HEADER,
+            earshot_proto::TENANT_HEADER,
             self.tenant.parse().context("tenant is not a valid header value")?,
         );
         if let Some(key) = &self.api_key {
@@ -272,12 +310,8 @@ pub enum SortArg {
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// The Boolean query, e.g. '"customer service" AND (slow OR rude)'.
-    #[arg(required_unless_present = "topic")]
-    pub query: Option<String>,
-    /// Run a saved topic (id or name) instead of a query.
-    #[arg(long, conflicts_with = "query")]
-    pub topic: Option<String>,
+    #[command(flatten)]
+    pub scope: QueryArgs,
     #[command(flatten)]
     pub client: ClientArgs,
     /// Print JSON instead of a table.
@@ -309,4 +343,53 @@ pub fn init_logging(args: &LogArgs) {
         LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The Boolean query; none exports everything (of the period).
+    #[arg(conflicts_with = "topic")]
+    pub query: Option<String>,
+    /// Export a saved topic (id or name) instead of a query.
+    #[arg(long)]
+    pub topic: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Only mentions created at or after this time (RFC 3339, YYYY-MM-DD or Unix seconds).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only mentions created before this time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Leave out reposts, quotes, near-duplicates and spam (as `report --exclude-noise`).
+    #[arg(long)]
+    pub exclude_noise: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// Write here instead of standard output (needed for Parquet and for --resume).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Continue an interrupted export into the same --output (from its checkpoint `FILE.cursor`).
+    #[arg(long)]
+    pub resume: bool,
+    /// Start after this cursor (printed when an export stops); for Parquet, into a new file.
+    #[arg(long, conflicts_with = "resume")]
+    pub cursor: Option<String>,
+    /// Mentions per streamed chunk.
+    #[arg(long, default_value_t = 500)]
+    pub chunk_size: u32,
+    /// Hide the progress bar.
+    #[arg(long, env = "EARSHOT_NO_PROGRESS")]
+    pub no_progress: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// JSON lines, the importer's vocabulary.
+    Jsonl,
+    /// CSV with the importer's column names.
+    Csv,
+    /// Apache Parquet (typed columns, snappy).
+    Parquet,
 }

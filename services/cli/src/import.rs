@@ -1,8 +1,8 @@
 //! `earshot import`: streams mentions from files to a running server over `IngestStream`.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::args::{ClientArgs, Format, ImportArgs};
-use crate::records::{read_csv, read_jsonl, RecordError};
+use crate::formats::{self, Problem};
 
 /// Problems printed in detail; the rest are only counted.
 const SHOWN_PROBLEMS: usize = 20;
@@ -28,34 +28,57 @@ pub struct Summary {
     pub duplicates: u64,
     pub rejected: u64,
     pub unreadable: u64,
+    /// Items read but not mentions (Jetstream likes and follows, deleted comments, media-only posts, …).
+    pub skipped: u64,
     pub seconds: f64,
     pub problems: Vec<String>,
+    /// What each file gave, in the order read.
+    pub files: Vec<FileReport>,
+}
+
+/// What one file gave.
+#[derive(Debug, Default, Serialize, Clone)]
+pub struct FileReport {
+    pub path: String,
+    /// The format it was read as (`x`, `reddit`, `mastodon`, `bluesky`, `jetstream`, `feed`, `jsonl`, `csv`).
+    pub format: String,
+    pub mentions: u64,
+    pub unreadable: u64,
+    pub skipped: u64,
+    /// Fields in the file that no mention field holds.
+    pub unmapped: Vec<String>,
+    /// Why the file as a whole could not be read.
+    pub error: Option<String>,
+}
+
+impl FileReport {
+    /// Nothing in the file could be read: no mention, nothing deliberately skipped.
+    pub fn nothing_read(&self) -> bool {
+        self.mentions == 0 && self.skipped == 0
+    }
 }
 
 enum Item {
     Batch(Vec<Mention>),
-    Unreadable(PathBuf, RecordError),
+    Unreadable(PathBuf, Problem),
 }
 
-fn format_of(path: &Path, format: Format) -> Format {
-    match format {
-        Format::Auto if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => Format::Csv,
-        Format::Auto => Format::Jsonl,
-        f => f,
-    }
-}
-
-/// Reads every file on a blocking thread, sending batches (and unreadable records) down `tx`.
-fn read_files(files: Vec<PathBuf>, format: Format, batch_size: usize, tx: mpsc::Sender<Item>) -> anyhow::Result<()> {
+/// Reads every file on a blocking thread, sending batches (and unreadable items) down `tx`.
+fn read_files(
+    files: Vec<PathBuf>,
+    format: Format,
+    batch_size: usize,
+    tx: mpsc::Sender<Item>,
+) -> anyhow::Result<Vec<FileReport>> {
     let mut batch = Vec::with_capacity(batch_size);
+    let mut reports = Vec::with_capacity(files.len());
     for path in files {
         let reader: Box<dyn Read> = if path.as_os_str() == "-" {
             Box::new(std::io::stdin())
         } else {
             Box::new(File::open(&path).with_context(|| format!("cannot open {}", path.display()))?)
         };
-        let reader = BufReader::with_capacity(1 << 20, reader);
-        let mut emit = |item: Result<Mention, RecordError>| -> bool {
+        let mut emit = |item: Result<Mention, Problem>| -> bool {
             match item {
                 Ok(m) => {
                     batch.push(m);
@@ -68,15 +91,22 @@ fn read_files(files: Vec<PathBuf>, format: Format, batch_size: usize, tx: mpsc::
                 Err(e) => tx.blocking_send(Item::Unreadable(path.clone(), e)).is_ok(),
             }
         };
-        match format_of(&path, format) {
-            Format::Csv => read_csv(reader, &mut emit),
-            _ => read_jsonl(reader, &mut emit),
-        }
+        let outcome = formats::read_file(&path, reader, format, &mut emit)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        reports.push(FileReport {
+            path: path.display().to_string(),
+            format: outcome.format,
+            mentions: outcome.mentions,
+            unreadable: outcome.unreadable,
+            skipped: outcome.skipped,
+            unmapped: outcome.unmapped,
+            error: outcome.fatal,
+        });
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(Item::Batch(batch));
     }
-    Ok(())
+    Ok(reports)
 }
 
 /// Streams `files` to the server and reports what happened to every mention.
@@ -116,7 +146,7 @@ pub async fn run_import(
                         s.read += 1;
                         s.unreadable += 1;
                         if s.problems.len() < SHOWN_PROBLEMS {
-                            s.problems.push(format!("{}:{}: {}", path.display(), e.line, e.message));
+                            s.problems.push(format!("unreadable: {}:{}: {}", path.display(), e.at, e.message));
                         }
                     }
                 }
@@ -133,7 +163,7 @@ pub async fn run_import(
         s.rejected += u64::from(response.rejected);
         for r in response.results.iter().filter(|r| r.status == IngestStatus::Rejected as i32) {
             if s.problems.len() < SHOWN_PROBLEMS {
-                s.problems.push(format!("id {:?}: {}: {}", r.id, r.field, r.reason));
+                s.problems.push(format!("rejected: id {:?}: {}: {}", r.id, r.field, r.reason));
             }
         }
         if let Some(bar) = &progress {
@@ -141,8 +171,10 @@ pub async fn run_import(
         }
     }
     forward.await.context("import task failed")?;
-    reader.await.context("reader task failed")??;
+    let files = reader.await.context("reader task failed")??;
     let mut s = std::mem::take(&mut *summary.lock());
+    s.skipped = files.iter().map(|f| f.skipped).sum();
+    s.files = files;
     s.seconds = started.elapsed().as_secs_f64();
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -178,13 +210,24 @@ fn progress_bar(files: &[PathBuf]) -> ProgressBar {
 /// Entry point of `earshot import`.
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let progress = (!args.no_progress && !args.json).then(|| progress_bar(&args.files));
-    let summary =
-        run_import(&args.client, args.files, args.format, args.batch_size, args.wait, progress).await?;
+    let summary = run_import(&args.client, args.files, args.format, args.batch_size, args.wait, progress).await?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         for p in &summary.problems {
-            eprintln!("rejected: {p}");
+            eprintln!("{p}");
+        }
+        for f in &summary.files {
+            if !f.unmapped.is_empty() {
+                // Reddit things have ~100 fields: name a few, the JSON summary lists them all.
+                let shown = f.unmapped.iter().take(12).map(String::as_str).collect::<Vec<_>>().join(", ");
+                let more = f.unmapped.len().saturating_sub(12);
+                let more = if more > 0 { format!(" and {more} more (--json lists all)") } else { String::new() };
+                eprintln!("{} ({}): fields with no place in a mention, not imported: {shown}{more}", f.path, f.format);
+            }
+            if f.skipped > 0 {
+                eprintln!("{} ({}): skipped {} items that are not mentions", f.path, f.format, f.skipped);
+            }
         }
         println!(
             "read {} · accepted {} · duplicates {} · rejected {} · unreadable {} · {:.1}s ({:.0}/s)",
@@ -196,6 +239,20 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
             summary.seconds,
             summary.read as f64 / summary.seconds.max(1e-9)
         );
+    }
+    // A file that gave nothing at all is almost always the wrong file or a format we misread: say so and
+    // fail, after importing what the other files had.
+    let empty: Vec<String> = summary
+        .files
+        .iter()
+        .filter(|f| f.nothing_read())
+        .map(|f| match &f.error {
+            Some(e) => format!("{}: {e}", f.path),
+            None => format!("{} (read as {}): {} unreadable items and no mention", f.path, f.format, f.unreadable),
+        })
+        .collect();
+    if !empty.is_empty() {
+        anyhow::bail!("nothing could be read from {}", empty.join("; "));
     }
     Ok(())
 }

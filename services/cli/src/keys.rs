@@ -5,11 +5,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use earshot_server::auth::keys::StoredKey;
 use earshot_server::auth::{AuthMode, KeyStore, Role, TenantSettings};
-use earshot_server::guard::{GuardConfig, TlsFiles};
+use earshot_server::config::{GuardConfig, TlsFiles};
 
 #[derive(Args, Debug)]
 pub struct KeysArgs {
@@ -70,8 +69,9 @@ pub struct GuardArgs {
     /// the key) or `off` (single local user; the tenant comes from the x-earshot-tenant header).
     #[arg(long, env = "EARSHOT_AUTH", default_value = "off")]
     pub auth: AuthMode,
-    /// Prometheus metrics listener (`GET /metrics`); port 0 picks a free port (printed); `off` disables.
-    #[arg(long, env = "EARSHOT_METRICS_LISTEN", default_value = "127.0.0.1:9090")]
+    /// Prometheus metrics listener (`GET /metrics`): an address (port 0 picks a free port, printed),
+    /// `off`, or `auto` — the gRPC host on port 9090, or a free port when --listen has port 0.
+    #[arg(long, env = "EARSHOT_METRICS_LISTEN", default_value = "auto")]
     pub metrics_listen: String,
     /// Delete mentions created more than this many days ago, for tenants without their own setting (0: keep).
     #[arg(long, env = "EARSHOT_RETENTION_DAYS", default_value_t = 0)]
@@ -108,12 +108,9 @@ impl GuardArgs {
         }
     }
 
-    /// The metrics address, or `None` when disabled.
-    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
-        if self.metrics_listen.eq_ignore_ascii_case("off") {
-            return Ok(None);
-        }
-        Ok(Some(self.metrics_listen.parse().with_context(|| format!("--metrics-listen {:?}", self.metrics_listen))?))
+    /// The metrics address for a server listening for gRPC on `grpc`, or `None` when disabled.
+    pub fn metrics_addr(&self, grpc: SocketAddr) -> anyhow::Result<Option<SocketAddr>> {
+        crate::serve::follow_grpc_port(&self.metrics_listen, grpc, 9090, "--metrics-listen")
     }
 }
 

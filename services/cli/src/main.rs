@@ -2,6 +2,9 @@
 
 mod args;
 mod classify;
+mod export;
+mod export_parquet;
+mod formats;
 mod import;
 mod json;
 mod keys;
@@ -34,6 +37,7 @@ fn main() -> anyhow::Result<()> {
             Command::Eval(a) => classify::eval(a),
             Command::Keys(a) => keys::run(a),
             Command::Report(a) => report::report(a).await,
+            Command::Export(a) => export::export(a).await,
         }
     })
 }

@@ -181,6 +181,11 @@ fn to_mention(r: FlatRecord) -> Result<Mention, String> {
     })
 }
 
+/// One record of the vocabulary, already parsed as JSON (an element of a JSON array document).
+pub fn from_value(value: &serde_json::Value) -> Result<Mention, String> {
+    FlatRecord::deserialize(value).map_err(|e| e.to_string()).and_then(to_mention)
+}
+
 /// Reads JSON lines, one mention (or error) per non-blank line.
 pub fn read_jsonl(reader: impl BufRead, mut emit: impl FnMut(Result<Mention, RecordError>) -> bool) {
     for (i, line) in reader.lines().enumerate() {
@@ -266,5 +271,20 @@ mod tests {
         assert_eq!(parse_time("2024-01-01").map(|t| t.seconds), Ok(1_704_067_200));
         assert_eq!(parse_time("2024-01-01T00:00:00+01:00").map(|t| t.seconds), Ok(1_704_063_600));
         assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn every_shipped_sample_is_accepted() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/mentions.jsonl");
+        let file = std::fs::File::open(&path).expect("samples");
+        let mut seen = 0;
+        read_jsonl(std::io::BufReader::new(file), |m| {
+            let mut m = m.expect("readable sample");
+            let verdict = earshot_server::ingest::validate::validate_mention(&mut m, "default");
+            assert!(verdict.is_ok(), "{}: {verdict:?}", m.id);
+            seen += 1;
+            true
+        });
+        assert_eq!(seen, 30);
     }
 }

@@ -159,7 +159,7 @@ async fn tables(client: &mut InsightsServiceClient<Channel>, args: &ReportArgs, 
     out.push(t);
 
     if !args.compare.is_empty() {
-        let mut topics = vec![match (&args.topic, &args.query) {
+        let mut topics = vec![match (&args.scope.topic, &args.scope.query) {
             (Some(topic), _) => topic.clone(),
             (None, q) => format!("query:{}", q.clone().unwrap_or_default()),
         }];
@@ -206,8 +206,8 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
     };
     let n = args.exclude_noise;
     let scope = InsightScope {
-        query: args.query.clone().unwrap_or_default(),
-        topic: args.topic.clone().unwrap_or_default(),
+        query: args.scope.query.clone().unwrap_or_default(),
+        topic: args.scope.topic.clone().unwrap_or_default(),
         from: Some(from),
         to: Some(to),
         noise: Some(NoiseFilter { exclude_reposts: n, exclude_quotes: n, exclude_near_duplicates: n, exclude_spam: n }),
@@ -216,7 +216,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
     let tables = tables(&mut client, &args, scope).await?;
-    let what = args.topic.as_ref().map_or_else(|| format!("query {:?}", args.query.clone().unwrap_or_default()), |t| format!("topic {t:?}"));
+    let what = args.scope.topic.as_ref().map_or_else(|| format!("query {:?}", args.scope.query.clone().unwrap_or_default()), |t| format!("topic {t:?}"));
     println!("Report for {what}, {} to {}", time(&Some(from)), time(&Some(to)));
     for t in &tables {
         t.print();

@@ -25,6 +25,9 @@ fn cell(text: &str, width: usize) -> String {
     }
 }
 
+/// The largest page the server gives.
+const PAGE: u32 = 1000;
+
 /// Entry point of `earshot search`.
 pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
     let range = match (&args.from, &args.to) {
@@ -34,8 +37,8 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
             to: to.as_deref().map(parse_time).transpose().map_err(anyhow::Error::msg)?,
         }),
     };
-    let query = args.query.clone().unwrap_or_default();
-    let topic = args.topic.clone().unwrap_or_default();
+    let query = args.scope.query.clone().unwrap_or_default();
+    let topic = args.scope.topic.clone().unwrap_or_default();
     let mut client = SearchServiceClient::connect(args.client.server.clone())
         .await
         .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
@@ -54,16 +57,24 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
         SortArg::Oldest => SortOrder::TimeAsc,
         SortArg::Relevance => SortOrder::Relevance,
     };
-    let message = SearchRequest {
+    // A limit over one page is paged through transparently (the server pages by at most 1,000).
+    let mut message = SearchRequest {
         query,
         topic,
         time_range: range,
         sort: sort as i32,
-        page_size: args.limit,
+        page_size: args.limit.clamp(1, PAGE),
         page_token: String::new(),
         highlight: !args.json,
     };
-    let response = client.search(args.client.request(message)?).await.map_err(status_error)?.into_inner();
+    let mut response = client.search(args.client.request(message.clone())?).await.map_err(status_error)?.into_inner();
+    while response.hits.len() < args.limit as usize && !response.next_page_token.is_empty() {
+        message.page_token = std::mem::take(&mut response.next_page_token);
+        message.page_size = (args.limit - response.hits.len() as u32).clamp(1, PAGE);
+        let next = client.search(args.client.request(message.clone())?).await.map_err(status_error)?.into_inner();
+        response.hits.extend(next.hits);
+        response.next_page_token = next.next_page_token;
+    }
     if args.json {
         let hits: Vec<_> = response
             .hits

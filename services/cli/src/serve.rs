@@ -1,13 +1,14 @@
 //! `earshot serve`: binds the listener, prints where it listens, runs the server until SIGINT/SIGTERM.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
 use earshot_models::batcher::BatchOptions;
 use earshot_server::cluster::{RedisConfig, Roles};
-use earshot_server::ratelimit::RateLimit;
-use earshot_server::{ClassifierConfig, Config};
+use earshot_server::auth::ratelimit::RateLimit;
+use earshot_server::{ClassifierConfig, Config, Listeners};
 use tokio::net::TcpListener;
 
 use crate::args::{ClientArgs, Format, RedisArgs, ServeArgs};
@@ -68,11 +69,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         redis: redis_config(&args.redis)?,
         rate_limit: (args.rate_limit_per_sec > 0.0)
             .then(|| RateLimit { per_sec: args.rate_limit_per_sec, burst: args.rate_limit_burst.max(1) }),
+        max_backlog: args.max_backlog.max(1),
+        wal_salvage: args.wal_salvage,
         ..Config::default()
     };
-    // Metrics first, so that its line precedes the one scripts wait for.
-    if let Some(addr) = args.guard.metrics_addr()? {
-        let metrics = TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;
+    // Before anything listens: a second server on the same data must fail here, naming the folder.
+    let _lock = earshot_server::lock_data_dir(&config.data_dir)?;
+    // Metrics and HTTP first, so that their lines precede the one scripts wait for.
+    if let Some(addr) = args.guard.metrics_addr(args.listen)? {
+        let metrics = bind(addr, "metrics", "--metrics-listen").await?;
         println!("earshot metrics on http://{}/metrics", metrics.local_addr()?);
         tokio::spawn(async move {
             if let Err(e) = earshot_server::metrics::serve(metrics, std::future::pending()).await {
@@ -80,7 +85,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let http = match follow_grpc_port(&args.http_listen, args.listen, 8080, "--http-listen")? {
+        Some(addr) => {
+            let http = bind(addr, "HTTP", "--http-listen").await?;
+            println!("earshot web on http://{}/", http.local_addr()?);
+            Some(http)
+        }
+        None => None,
+    };
+    let listener = bind(args.listen, "gRPC", "--listen").await?;
     let addr = listener.local_addr()?;
     // Scripts and tests read this line to find the port when listening on port 0.
     println!("earshot listening on {addr}");
@@ -97,6 +110,27 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    earshot_server::run(config, listener, shutdown_signal()).await?;
+    earshot_server::serve(config, Listeners { grpc: listener, http }, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Binds `addr`; an address in use is one line that says which flag moves it.
+async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+            "cannot listen for {what} on {addr}: the address is in use (another earshot?); choose another with {flag} ADDR (port 0 picks a free one)"
+        ),
+        _ => anyhow::anyhow!("cannot listen for {what} on {addr}: {e}"),
+    })
+}
+
+/// The address of a side listener: `off`, an address, or `auto` — the gRPC address's host with
+/// `default_port`, or port 0 when gRPC itself was given port 0 (so that servers started side by side
+/// on free ports never collide on a fixed one).
+pub fn follow_grpc_port(value: &str, grpc: SocketAddr, default_port: u16, flag: &str) -> anyhow::Result<Option<SocketAddr>> {
+    match value.to_ascii_lowercase().as_str() {
+        "off" => Ok(None),
+        "auto" => Ok(Some(SocketAddr::new(grpc.ip(), if grpc.port() == 0 { 0 } else { default_port }))),
+        _ => Ok(Some(value.parse().with_context(|| format!("{flag} {value:?}: an address, auto or off"))?)),
+    }
 }

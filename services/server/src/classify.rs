@@ -5,14 +5,46 @@ use std::time::Duration;
 use earshot_models::batcher::{ClassifierHandle, ClassifyError, ModelState};
 use earshot_proto::v1::{ClassifyItem, ClassifyResponse, ClassifyResult, SentimentScores};
 
-use crate::error::ClassifyApiError;
-use crate::pipeline::sentiment_of;
-use crate::validate::MAX_TEXT_BYTES;
+use crate::ingest::pipeline::sentiment_of;
+use crate::ingest::validate::MAX_TEXT_BYTES;
 
 /// Most items in one request.
 pub const MAX_ITEMS: usize = 1000;
 /// How long a request may wait for the model.
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Errors of the classify RPC.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyApiError {
+    /// More items than allowed.
+    #[error("{size} items is more than the limit of {max}")]
+    TooMany {
+        /// Items in the request.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// One item's text is not acceptable.
+    #[error("items[{index}].text {reason}")]
+    InvalidText {
+        /// Position of the item.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The queue is full; retry shortly.
+    #[error("classifier queue is full, retry shortly")]
+    Overloaded,
+    /// The deadline passed while waiting for the model.
+    #[error("the model did not answer in time")]
+    Deadline,
+    /// No model loaded.
+    #[error("classifier unavailable: {0}")]
+    Unavailable(String),
+    /// Inference failed.
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
 
 /// The classify domain service.
 pub struct ClassifyDomain {
@@ -35,7 +67,10 @@ impl ClassifyDomain {
         }
         for (i, item) in items.iter().enumerate() {
             if item.text.len() > MAX_TEXT_BYTES {
-                return Err(ClassifyApiError::InvalidText { index: i, reason: format!("is longer than {MAX_TEXT_BYTES} bytes") });
+                return Err(ClassifyApiError::InvalidText {
+                    index: i,
+                    reason: format!("is longer than {MAX_TEXT_BYTES} bytes"),
+                });
             }
         }
         let version = match classifier.state() {

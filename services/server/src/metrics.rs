@@ -4,11 +4,11 @@
 //! RPCs by method and code and times them; ingest counts mentions by outcome and batch sizes; the
 //! labelling stage times inference; the Redis code (when present) counts its errors with
 //! [`Metrics::redis_error`]. Values other parts already keep (the index's commit counters, queue
-//! depths) are read at scrape time through [`Metrics::add_source`].
+//! depths) are read at scrape time through [`Metrics::add_source`]: their owners register a [`Source`],
+//! so this module knows no other part of the server.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use prometheus_client::collector::Collector;
@@ -17,7 +17,7 @@ use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::metrics::MetricType;
+pub use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
@@ -120,22 +120,35 @@ impl Metrics {
         let mut registry = Registry::default();
         let rpc_requests = Family::<RpcLabels, Counter>::default();
         registry.register("earshot_rpc_requests", "gRPC calls by method and status code", rpc_requests.clone());
-        let rpc_seconds = Family::<MethodLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let rpc_seconds =
+            Family::<MethodLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         registry.register("earshot_rpc_duration_seconds", "gRPC handling time by method", rpc_seconds.clone());
         let ingest_mentions = Family::<KindLabels, Counter>::default();
         registry.register("earshot_ingest_mentions", "Ingested mentions by outcome", ingest_mentions.clone());
         let ingest_batch_size = size_histogram();
         registry.register("earshot_ingest_batch_size", "Mentions per ingest request", ingest_batch_size.clone());
         let inference_seconds = latency_histogram();
-        registry.register("earshot_inference_duration_seconds", "Time of one classifier batch", inference_seconds.clone());
+        registry.register(
+            "earshot_inference_duration_seconds",
+            "Time of one classifier batch",
+            inference_seconds.clone(),
+        );
         let inference_batch_size = size_histogram();
         registry.register("earshot_inference_batch_size", "Texts per classifier batch", inference_batch_size.clone());
         let redis_errors = Family::<KindLabels, Counter>::default();
         registry.register("earshot_redis_errors", "Redis failures by operation", redis_errors.clone());
         let insight_cache = Family::<KindLabels, Counter>::default();
-        registry.register("earshot_insight_cache", "Insight results by cache outcome (hit, miss)", insight_cache.clone());
+        registry.register(
+            "earshot_insight_cache",
+            "Insight results by cache outcome (hit, miss)",
+            insight_cache.clone(),
+        );
         let deleted_mentions = Family::<KindLabels, Counter>::default();
-        registry.register("earshot_deleted_mentions", "Mentions deleted by governance, by reason", deleted_mentions.clone());
+        registry.register(
+            "earshot_deleted_mentions",
+            "Mentions deleted by governance, by reason",
+            deleted_mentions.clone(),
+        );
         let audit_errors = Counter::default();
         registry.register("earshot_audit_write_errors", "Audit lines that could not be written", audit_errors.clone());
         let sources = Sources::default();
@@ -197,44 +210,39 @@ impl Metrics {
     }
 }
 
+/// The `method` label of a call to `path`: the path itself when it names an RPC this server's contract
+/// declares (earshot's services, health, reflection), `unknown` otherwise. Label values must come from
+/// a closed set: a label per made-up path would let anyone grow the scrape (and the process) without
+/// bound.
+pub fn method_label(path: &str) -> &str {
+    static KNOWN: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        let mut known = std::collections::HashSet::new();
+        for set in [earshot_proto::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET] {
+            let Ok(set) = <prost_types::FileDescriptorSet as prost::Message>::decode(set) else { continue };
+            for file in set.file {
+                let package = file.package.unwrap_or_default();
+                for service in file.service {
+                    let service_name = service.name.unwrap_or_default();
+                    for method in service.method {
+                        known.insert(format!("/{package}.{service_name}/{}", method.name.unwrap_or_default()));
+                    }
+                }
+            }
+        }
+        known
+    });
+    if known.contains(path) {
+        path
+    } else {
+        "unknown"
+    }
+}
+
 /// The process-wide metrics.
 pub fn global() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(Metrics::new)
-}
-
-/// Exports the index's commit counters and queue depth.
-pub fn watch_indexer(indexer: Arc<earshot_indexer::Indexer>) {
-    use std::sync::atomic::Ordering::Relaxed;
-    let m = global();
-    let i = indexer.clone();
-    m.add_source(Source {
-        name: "earshot_index_commits",
-        help: "Index commits",
-        kind: MetricType::Counter,
-        read: Box::new(move || i.metrics().get().commits.load(Relaxed) as f64),
-    });
-    let i = indexer.clone();
-    m.add_source(Source {
-        name: "earshot_index_committed_docs",
-        help: "Documents made searchable by index commits",
-        kind: MetricType::Counter,
-        read: Box::new(move || i.metrics().get().docs_committed.load(Relaxed) as f64),
-    });
-    let i = indexer.clone();
-    m.add_source(Source {
-        name: "earshot_index_commit_seconds",
-        help: "Total time spent in index commits (divide by commits for the mean commit latency)",
-        kind: MetricType::Counter,
-        read: Box::new(move || Duration::from_micros(i.metrics().get().commit_micros.load(Relaxed)).as_secs_f64()),
-    });
-    let sender = indexer.sender();
-    m.add_source(Source {
-        name: "earshot_index_queue_depth",
-        help: "Batches waiting for the indexing thread",
-        kind: MetricType::Gauge,
-        read: Box::new(move || sender.len() as f64),
-    });
 }
 
 /// Serves `GET /metrics` on `listener` until `shutdown` resolves.
@@ -266,5 +274,13 @@ mod tests {
         assert!(text.contains("earshot_redis_errors_total{kind=\"xadd\"} 1"), "{text}");
         assert!(text.contains("earshot_test_depth 7"), "{text}");
         assert!(text.contains("earshot_ingest_batch_size_count 1"), "{text}");
+    }
+
+    #[test]
+    fn method_labels_come_from_the_contract() {
+        assert_eq!(method_label("/earshot.v1.SearchService/Search"), "/earshot.v1.SearchService/Search");
+        assert_eq!(method_label("/grpc.health.v1.Health/Check"), "/grpc.health.v1.Health/Check");
+        assert_eq!(method_label("/earshot.v1.SearchService/Nope"), "unknown");
+        assert_eq!(method_label("/x/y"), "unknown");
     }
 }

@@ -66,6 +66,10 @@ pub enum WalError {
     /// A record is larger than the log accepts.
     #[error("record of {0} bytes is larger than the write-ahead log accepts")]
     RecordTooLarge(usize),
+    /// Writing this group failed (e.g. the disk is full) and was undone: nothing of it is stored, and
+    /// the log accepts writes again.
+    #[error("write-ahead log could not write (nothing of this batch is stored): {0}")]
+    WriteFailed(String),
     /// The log has stopped, after an earlier I/O error or on shutdown.
     #[error("write-ahead log is closed: {0}")]
     Closed(String),
@@ -146,6 +150,7 @@ pub(crate) enum Command {
 pub struct Wal {
     tx: SyncSender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    failure: std::sync::Arc<Mutex<Option<String>>>,
 }
 
 impl Wal {
@@ -159,12 +164,13 @@ impl Wal {
     ) -> Result<(Wal, Replay), WalError> {
         std::fs::create_dir_all(dir).map_err(|e| WalError::io(dir, e))?;
         let (state, replay) = writer::LogState::open(dir, options.segment_bytes, options.salvage)?;
+        let failure = state.failure.clone();
         let (tx, rx) = mpsc::sync_channel(options.queue_capacity.max(1));
         let handle = std::thread::Builder::new()
             .name("earshot-wal".into())
             .spawn(move || writer::run(state, rx, sink))
             .map_err(|e| WalError::io(dir, e))?;
-        Ok((Wal { tx, thread: Mutex::new(Some(handle)) }, replay))
+        Ok((Wal { tx, thread: Mutex::new(Some(handle)), failure }, replay))
     }
 
     /// Appends records as one group and resolves once they are fsynced, with the position of the last one.
@@ -209,6 +215,12 @@ impl Wal {
             Ok(result) => result.map(Some),
             Err(_) => Err(WalError::Closed("log thread has stopped".into())),
         }
+    }
+
+    /// Why the last write failed (e.g. the disk is full), while no write has succeeded since; `None`
+    /// when the log writes. A failed write stored nothing and the log keeps accepting writes.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Lets the log drop every record at or below `upto` (they are safely in the index). Advisory: when

@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 use tracing::{error, info, warn};
@@ -34,8 +35,10 @@ pub(crate) struct LogState {
     active_path: PathBuf,
     active_len: u64,
     next_position: u64,
-    /// Set after a failed write or fsync: the page cache can no longer be trusted, so we stop.
+    /// Set when a failed write could not even be undone: the file can no longer be trusted, so we stop.
     poisoned: Option<String>,
+    /// Why the last write failed (e.g. a full disk), until one succeeds again; read by [`crate::Wal::failure`].
+    pub(crate) failure: Arc<Mutex<Option<String>>>,
 }
 
 impl LogState {
@@ -69,6 +72,7 @@ impl LogState {
             active_len,
             next_position,
             poisoned: None,
+            failure: Arc::default(),
         };
         Ok((state, replay))
     }
@@ -80,10 +84,29 @@ impl LogState {
         let result = self.active.write_all(buf).and_then(|()| self.active.sync_data());
         if let Err(e) = result {
             let err = WalError::io(&self.active_path, e);
-            self.poisoned = Some(err.to_string());
-            error!(error = %err, "write-ahead log write failed; refusing further writes");
-            return Err(err);
+            // A write that failed part-way (ENOSPC) may have left some of the group's records in the
+            // file; they were never acknowledged, so cut the file back to the last group that was.
+            // Then the log stays open and writes again once space returns.
+            let undone = self.active.set_len(self.active_len).and_then(|()| self.active.sync_all());
+            match undone {
+                Ok(()) => {
+                    warn!(error = %err, "write-ahead log write failed; the batch was not stored, later writes retry");
+                    *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(err.to_string());
+                    return Err(WalError::WriteFailed(err.to_string()));
+                }
+                Err(undo) => {
+                    self.poisoned = Some(format!("{err}; undoing it failed too: {undo}"));
+                    error!(error = %err, %undo, "write-ahead log write failed and could not be undone; refusing further writes");
+                    *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = self.poisoned.clone();
+                    return Err(err);
+                }
+            }
         }
+        let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        if failure.take().is_some() {
+            info!("write-ahead log writes again");
+        }
+        drop(failure);
         self.active_len += buf.len() as u64;
         Ok(())
     }
@@ -169,8 +192,13 @@ pub(crate) fn run(mut state: LogState, rx: Receiver<Command>, mut sink: impl FnM
                 }
                 Err(e) => {
                     state.next_position = group_first;
+                    // A failed write that was undone leaves the log open; anything else has closed it.
+                    let answer = |e: &WalError| match e {
+                        WalError::WriteFailed(why) => WalError::WriteFailed(why.clone()),
+                        other => WalError::Closed(other.to_string()),
+                    };
                     for (reply, _) in replies {
-                        let _ = reply.send(Err(WalError::Closed(e.to_string())));
+                        let _ = reply.send(Err(answer(&e)));
                     }
                 }
             }

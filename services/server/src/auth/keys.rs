@@ -12,7 +12,6 @@
 //! every [`RELOAD_EVERY`], so a revocation applies to the next call without a restart.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,7 +22,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Identity, Role};
-use crate::validate::validate_tenant;
+use crate::ingest::validate::validate_tenant;
 
 /// File name of the store in the data folder.
 pub const KEYS_FILE: &str = "keys.json";
@@ -198,18 +197,7 @@ impl KeyStore {
 
     fn persist(&self, file: &KeyFile) -> Result<(), KeyStoreError> {
         let bytes = serde_json::to_vec_pretty(file).map_err(|e| self.storage_error(e))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            if let Some(dir) = self.path.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
-            }
-            Ok(())
-        };
-        write().map_err(|e| self.storage_error(e))
+        crate::files::write_atomic(&self.path, &bytes).map_err(|e| self.storage_error(e))
     }
 
     /// Loads, changes and saves the file under the lock. Blocking.
@@ -261,7 +249,8 @@ impl KeyStore {
     /// Revokes a key by id; revoking twice keeps the first time.
     pub fn revoke(&self, id: &str) -> Result<StoredKey, KeyStoreError> {
         self.edit(|file| {
-            let key = file.keys.iter_mut().find(|k| k.id == id).ok_or_else(|| KeyStoreError::NotFound(id.to_owned()))?;
+            let key =
+                file.keys.iter_mut().find(|k| k.id == id).ok_or_else(|| KeyStoreError::NotFound(id.to_owned()))?;
             key.revoked.get_or_insert_with(now);
             Ok(key.clone())
         })
@@ -417,7 +406,8 @@ mod tests {
         let store = KeyStore::in_data_dir(dir.path());
         let registry = KeyRegistry::open(store.clone()).expect("open");
         store.set_tenant("acme", TenantSettings { retention_days: Some(30), redact_pii: None }).expect("set");
-        let merged = store.set_tenant("acme", TenantSettings { retention_days: None, redact_pii: Some(true) }).expect("set");
+        let merged =
+            store.set_tenant("acme", TenantSettings { retention_days: None, redact_pii: Some(true) }).expect("set");
         assert_eq!(merged, TenantSettings { retention_days: Some(30), redact_pii: Some(true) });
         assert_eq!(registry.settings_of("acme"), merged);
         assert_eq!(registry.settings_of("other"), TenantSettings::default());

@@ -1,25 +1,26 @@
-//! Who is calling: API keys, the tenant and roles they carry, and the gate every RPC passes.
+//! Who is calling: API keys, the tenant and roles they carry, the audit trail of their calls and their
+//! rate limits. The tower layers that apply these to every RPC are in `crate::api` (`gate`,
+//! `rate_limit`).
 //!
 //! - [`keys`]: the key store (`keys.json` in the data folder): hashed keys, their tenant and roles, and
 //!   per-tenant settings (retention, PII redaction). The CLI (`earshot keys …`) edits the file; the
 //!   server re-reads it when it changes, so a revocation takes effect on the next call.
 //! - [`roles`]: the one table of which roles may call which RPC.
-//! - [`layer`]: the tower layer in front of every service: authenticates (except health and
-//!   reflection), checks the role, puts the [`Identity`] into the request's extensions, and records the
-//!   call (metrics, audit trail, a tracing span).
+//! - [`audit`]: the audit trail (one JSON line per call, rotated) and the note handlers add to it.
+//! - [`ratelimit`]: per-caller rate limits (GCRA; shared through Redis when configured).
 //!
 //! In [`AuthMode::Off`] (single-user, local) no key is needed and every call acts as an admin of the
 //! tenant named by the `x-earshot-tenant` header (default `default`). See `docs/adr/0003-api-keys.md`.
 
+pub mod audit;
 pub mod keys;
-pub mod layer;
+pub mod ratelimit;
 pub mod roles;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use keys::{KeyRegistry, KeyStore, KeyStoreError, TenantSettings};
-pub use layer::GateLayer;
 
 /// How calls are authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,7 +90,7 @@ impl FromStr for Role {
     }
 }
 
-/// The authenticated caller, put into every request's extensions by the [`layer`].
+/// The authenticated caller, put into every request's extensions by the gate (`crate::api::gate`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// Public id of the key (`anonymous` when auth is off).
@@ -121,15 +122,4 @@ mod tests {
         assert_eq!("keys".parse::<AuthMode>(), Ok(AuthMode::Keys));
         assert!("on".parse::<AuthMode>().is_err());
     }
-}
-
-/// Who a rate limit counts a call against: the API key, or with auth off the tenant the call names.
-pub fn rate_limit_identity() -> crate::ratelimit::IdentityFn {
-    std::sync::Arc::new(|headers: &http::HeaderMap, extensions: &http::Extensions| {
-        match extensions.get::<Identity>() {
-            Some(id) if id.key_id != Identity::ANONYMOUS => format!("key:{}", id.key_id),
-            Some(id) => format!("tenant:{}", id.tenant),
-            None => format!("tenant:{}", (crate::ratelimit::tenant_identity())(headers, extensions)),
-        }
-    })
 }

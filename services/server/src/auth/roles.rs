@@ -12,6 +12,8 @@ use Role::{Admin, Analyst, Cio, Cmo};
 const TABLE: &[(&str, &[Role])] = &[
     ("/earshot.v1.IngestService/*", &[Analyst]),
     ("/earshot.v1.SearchService/*", &[Analyst, Cmo]),
+    // Taking data out is an analyst's (and marketing's, who may search the same data).
+    ("/earshot.v1.ExportService/*", &[Analyst, Cmo]),
     ("/earshot.v1.TopicService/GetTopic", &[Analyst, Cmo, Cio]),
     ("/earshot.v1.TopicService/ListTopics", &[Analyst, Cmo, Cio]),
     ("/earshot.v1.TopicService/*", &[Analyst]),
@@ -28,7 +30,8 @@ const TABLE: &[(&str, &[Role])] = &[
 ];
 
 /// Services anyone may call without a key: probes and tooling.
-const PUBLIC_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
+const PUBLIC_PREFIXES: &[&str] =
+    &["/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/", "/grpc.reflection.v1alpha.ServerReflection/"];
 
 /// Whether `path` needs no key.
 pub fn is_public(path: &str) -> bool {

@@ -15,7 +15,7 @@ use earshot_proto::v1::Mention;
 use redis::Value;
 
 use super::{Keys, RedisHandle};
-use crate::queue::{Appended, IngestQueue, QueueError, Receipt};
+use crate::ingest::queue::{Appended, IngestQueue, QueueError, Receipt};
 
 /// KEYS: ingest stream, seen set. ARGV: max backlog, n, n key hashes, n encoded mentions (each a
 /// length-delimited field 1 of `IngestRequest`, so their concatenation is an `IngestRequest`).
@@ -126,7 +126,8 @@ impl IngestQueue for RedisQueue {
         let wait = async {
             loop {
                 if let Ok(mut conn) = self.redis.connection().await {
-                    let found: redis::RedisResult<bool> = redis::cmd("EXISTS").arg(&marker).query_async(&mut conn).await;
+                    let found: redis::RedisResult<bool> =
+                        redis::cmd("EXISTS").arg(&marker).query_async(&mut conn).await;
                     if found.unwrap_or(false) {
                         return;
                     }
@@ -157,10 +158,7 @@ mod tests {
     fn replies() {
         let busy = parse_reply(vec![Value::BulkString(b"BUSY".to_vec())], 2);
         assert!(matches!(busy, Err(QueueError::Busy)));
-        let reply = vec![
-            Value::BulkString(b"1-0".to_vec()),
-            Value::Array(vec![Value::Int(1), Value::Int(0)]),
-        ];
+        let reply = vec![Value::BulkString(b"1-0".to_vec()), Value::Array(vec![Value::Int(1), Value::Int(0)])];
         let appended = parse_reply(reply, 2).expect("parses");
         assert_eq!(appended.fresh, vec![true, false]);
         assert_eq!(appended.receipt, Receipt::StreamEntry("1-0".into()));

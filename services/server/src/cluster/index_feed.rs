@@ -110,10 +110,11 @@ pub fn spawn_index_feed(
             let c = match conn.as_mut() {
                 Some(c) => c,
                 None => {
-                    let connected = connect_blocking(&client, Duration::from_secs(5), "earshot-index-feed").and_then(|mut c| {
-                        ensure_group(&mut c, &feed.options.keys.labelled(), INDEXER_GROUP)?;
-                        Ok(c)
-                    });
+                    let connected =
+                        connect_blocking(&client, Duration::from_secs(5), "earshot-index-feed").and_then(|mut c| {
+                            ensure_group(&mut c, &feed.options.keys.labelled(), INDEXER_GROUP)?;
+                            Ok(c)
+                        });
                     match connected {
                         Ok(c) => conn.insert(c),
                         Err(e) => {
@@ -256,7 +257,12 @@ impl Feed {
         Ok(())
     }
 
-    fn read(&self, conn: &mut redis::Connection, from: &str, block_ms: Option<u64>) -> redis::RedisResult<Vec<StreamId>> {
+    fn read(
+        &self,
+        conn: &mut redis::Connection,
+        from: &str,
+        block_ms: Option<u64>,
+    ) -> redis::RedisResult<Vec<StreamId>> {
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP").arg(INDEXER_GROUP).arg(INDEXER_CONSUMER).arg("COUNT").arg(self.options.read_count);
         if let Some(ms) = block_ms {

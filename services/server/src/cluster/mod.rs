@@ -2,22 +2,28 @@
 //! classifier workers and the one index owner, plus the connection handling and health that go with it.
 //!
 //! # Layout
-//! - [`gateway`]: [`RedisQueue`], the [`crate::queue::IngestQueue`] on a Redis Stream (dedupe + append in
+//! - [`gateway`]: [`RedisQueue`], the [`crate::ingest::IngestQueue`] on a Redis Stream (dedupe + append in
 //!   one atomic script, acknowledged once Redis has it).
 //! - [`worker`]: the classifier worker thread (consumer group on the ingest stream, reclaim of entries a
 //!   dead worker left pending, exactly-once hand-off to the labelled stream).
 //! - [`index_feed`]: the index owner's thread (consumer group on the labelled stream, acknowledged only
 //!   after the index commit that covers it).
 //! - [`pubsub`]: fan-out of bytes to every replica (alerts), with automatic re-subscription.
+//! - [`shared`]: the insights' alert bus over pub/sub, and erasures reaching the shared dedupe set.
+//! - [`cache`]: the insights' results cache in Redis.
+//!
+//! Each part implements a domain's trait ([`crate::ingest::IngestQueue`], `AlertBus`, `ResultCache`,
+//! `DeletionHook`), so the domains never name Redis.
 //!
 //! Why a stream per stage and what Redis must be configured with: `docs/adr/0004-redis-queue.md`.
 
+pub mod cache;
 pub mod gateway;
 pub mod index_feed;
 pub mod pubsub;
-pub mod shared;
 #[cfg(test)]
 mod redis_tests;
+pub mod shared;
 pub mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -360,19 +366,19 @@ impl Cluster {
                 read_count: 4,
             };
             threads.push(
-                worker::spawn_worker(redis.client().clone(), options, classifier, stop.clone()).map_err(spawn_failed)?,
+                worker::spawn_worker(redis.client().clone(), options, classifier, stop.clone())
+                    .map_err(spawn_failed)?,
             );
         }
         if let Some(side) = index.filter(|_| config.roles.indexer) {
             let (owner_tx, owner_rx) = tokio::sync::watch::channel(false);
             owner = Some(owner_rx);
-            let options =
-                index_feed::FeedOptions {
-                    keys: config.keys(),
-                    read_count: 64,
-                    owner: config.consumer.clone(),
-                    after_position: side.replayed_upto,
-                };
+            let options = index_feed::FeedOptions {
+                keys: config.keys(),
+                read_count: 64,
+                owner: config.consumer.clone(),
+                after_position: side.replayed_upto,
+            };
             let feed = index_feed::spawn_index_feed(
                 redis.client().clone(),
                 options,
@@ -416,10 +422,7 @@ mod tests {
     #[test]
     fn roles_parse() {
         assert_eq!(Roles::parse("all"), Ok(Roles::ALL));
-        assert_eq!(
-            Roles::parse("gateway,worker"),
-            Ok(Roles { gateway: true, worker: true, indexer: false })
-        );
+        assert_eq!(Roles::parse("gateway,worker"), Ok(Roles { gateway: true, worker: true, indexer: false }));
         assert_eq!(Roles::parse(" indexer "), Ok(Roles { gateway: false, worker: false, indexer: true }));
         assert!(Roles::parse("").is_err());
         assert!(Roles::parse("gateway,cook").is_err_and(|e| e.contains("cook")));

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use earshot_proto::v1::Mention;
 use earshot_tests::redis::RedisServer;
 
+use super::cache::RedisCache;
 use super::pubsub::RedisBroadcast;
 use super::{Keys, RedisConfig, RedisHandle, RedisQueue};
-use crate::cache::{RedisCache, ResultCache};
-use crate::queue::{IngestQueue, QueueError, Receipt};
-use crate::ratelimit::{RateLimit, RateLimiter};
+use crate::auth::ratelimit::{RateLimit, RateLimiter};
+use crate::ingest::queue::{IngestQueue, QueueError, Receipt};
+use crate::insights::cache::ResultCache;
 
 fn handle(server: &RedisServer) -> Arc<RedisHandle> {
     Arc::new(RedisHandle::open(&server.url()).expect("redis url"))
@@ -35,7 +36,7 @@ async fn redis_cache_keeps_the_contract() {
             let _: u64 = redis::cmd("INCR").arg(key).query_async(&mut conn).await.expect("INCR");
         }
     };
-    crate::cache::tests::contract(&cache, commit).await;
+    crate::insights::cache::tests::contract(&cache, commit).await;
     // A second replica sees the same entries.
     let other = RedisCache::new(handle(&server), keys(&server), Duration::from_secs(60));
     assert_eq!(other.lookup("t1", "q").await.value.as_deref(), Some(&b"r2"[..]));
@@ -53,7 +54,10 @@ async fn rate_limits_are_shared_by_replicas_and_degrade_to_local() {
     assert!(a.check("key-1").await.is_ok());
     // The burst of 3 is spent across both replicas: the 4th call is refused on either.
     let refused = b.check("key-1").await.expect_err("over the shared limit");
-    assert!(refused.retry_after > Duration::from_secs(9) && refused.retry_after <= Duration::from_secs(10), "{refused:?}");
+    assert!(
+        refused.retry_after > Duration::from_secs(9) && refused.retry_after <= Duration::from_secs(10),
+        "{refused:?}"
+    );
     assert!(a.check("key-1").await.is_err());
     assert!(a.check("key-2").await.is_ok(), "other keys have their own bucket");
 
@@ -115,8 +119,12 @@ async fn append_script_dedupes_atomically_and_applies_back_pressure() {
     let mut conn = server.connection().await;
     let len: usize = redis::cmd("XLEN").arg(config.keys().ingest()).query_async(&mut conn).await.expect("XLEN");
     assert_eq!(len, 2);
-    let seen: bool =
-        redis::cmd("SISMEMBER").arg(config.keys().seen()).arg(&earshot_indexer::doc::key_hash(&earshot_indexer::doc::mention_key("t", "d")).to_be_bytes()[..]).query_async(&mut conn).await.expect("SISMEMBER");
+    let seen: bool = redis::cmd("SISMEMBER")
+        .arg(config.keys().seen())
+        .arg(&earshot_indexer::doc::key_hash(&earshot_indexer::doc::mention_key("t", "d")).to_be_bytes()[..])
+        .query_async(&mut conn)
+        .await
+        .expect("SISMEMBER");
     assert!(!seen, "a refused mention is not marked seen");
 }
 
@@ -144,14 +152,20 @@ async fn alerts_fan_out_to_every_replica_and_erasure_forgets_shared_keys() {
     let mut conn = redis.connection().await.expect("connect");
     let (gone, kept) = (mention_key("t1", "m1"), mention_key("t1", "m2"));
     for k in [&gone, &kept] {
-        let _: u64 = redis::cmd("SADD").arg(keys(&server).seen()).arg(&key_hash(k).to_be_bytes()[..]).query_async(&mut conn).await.expect("SADD");
+        let _: u64 = redis::cmd("SADD")
+            .arg(keys(&server).seen())
+            .arg(&key_hash(k).to_be_bytes()[..])
+            .query_async(&mut conn)
+            .await
+            .expect("SADD");
     }
     let hook = super::shared::ForgetInRedis::new(redis.clone(), keys(&server));
     let erased = [gone.clone()];
     tokio::task::spawn_blocking(move || hook.deleted(&Deletion { reason: DeletionReason::EraseAuthor, keys: &erased }))
         .await
         .expect("hook");
-    let is_member = |k: &String| redis::cmd("SISMEMBER").arg(keys(&server).seen()).arg(&key_hash(k).to_be_bytes()[..]).clone();
+    let is_member =
+        |k: &String| redis::cmd("SISMEMBER").arg(keys(&server).seen()).arg(&key_hash(k).to_be_bytes()[..]).clone();
     let (g, k): (bool, bool) = (
         is_member(&gone).query_async(&mut conn).await.expect("SISMEMBER"),
         is_member(&kept).query_async(&mut conn).await.expect("SISMEMBER"),

@@ -21,7 +21,7 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamInfoConsumersReply, S
 use tracing::{debug, error};
 
 use super::{connect_blocking, ensure_group, Keys, OutageLog, StopFlag, WORKER_GROUP};
-use crate::pipeline::label_mentions;
+use crate::ingest::pipeline::label_mentions;
 
 /// KEYS: ingest stream, labelled stream, stats hash. ARGV: group, consumer, n, then per entry: ingest
 /// id, labelled payload, model version, mention count.
@@ -149,7 +149,12 @@ impl Worker {
         Ok(())
     }
 
-    fn read(&self, conn: &mut redis::Connection, from: &str, block_ms: Option<u64>) -> redis::RedisResult<Vec<StreamId>> {
+    fn read(
+        &self,
+        conn: &mut redis::Connection,
+        from: &str,
+        block_ms: Option<u64>,
+    ) -> redis::RedisResult<Vec<StreamId>> {
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP").arg(WORKER_GROUP).arg(&self.options.consumer).arg("COUNT").arg(self.options.read_count);
         if let Some(ms) = block_ms {

@@ -1,12 +1,13 @@
 //! Data governance: erasing an author's mentions (GDPR requests) and deleting expired ones (retention),
 //! from the index, the write-ahead log and the dedupe keys, with hooks for caches to forget them.
 //!
-//! - [`records`]: control records in the log, so deletions survive a replay.
+//! - this module: [`Governance`] (erase by author, delete by key), [`GovernanceError`], and the
+//!   [`DeletionHook`]s that caches register.
 //! - [`retention`]: per-tenant retention and the background job applying it.
-//! - [`grpc`]: the `GovernanceService` adapter.
+//!
+//! Deletions leave control records in the write-ahead log (`crate::ingest::records`), so that they
+//! survive a replay.
 
-pub mod grpc;
-pub mod records;
 pub mod retention;
 
 use std::sync::Arc;
@@ -17,12 +18,11 @@ use earshot_indexer::Indexer;
 use earshot_wal::Wal;
 use parking_lot::RwLock;
 use tokio::sync::watch;
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::ingest::records::{self, normalise_handle, Control, KEYS_PER_RECORD};
+use crate::ingest::validate::validate_tenant;
 use crate::ingest::SeenKeys;
-use crate::validate::validate_tenant;
-use records::{normalise_handle, Control, KEYS_PER_RECORD};
+use crate::storage::Storage;
 
 /// How long an erasure waits for earlier ingests to reach the index.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(30);
@@ -46,20 +46,6 @@ pub enum GovernanceError {
     /// The index failed.
     #[error("index failure: {0}")]
     Index(String),
-}
-
-impl From<GovernanceError> for Status {
-    fn from(e: GovernanceError) -> Status {
-        match e {
-            GovernanceError::InvalidArgument { field, ref reason } => Status::with_error_details(
-                Code::InvalidArgument,
-                e.to_string(),
-                ErrorDetails::with_bad_request_violation(field, reason.clone()),
-            ),
-            GovernanceError::Unavailable(_) => Status::unavailable(e.to_string()),
-            GovernanceError::Index(_) => Status::internal(e.to_string()),
-        }
-    }
 }
 
 /// Why mentions were deleted.
@@ -118,7 +104,7 @@ fn id_of(key: &str) -> &str {
 
 impl Governance {
     /// A governance service over the server's storage.
-    pub fn new(storage: &crate::Storage) -> Governance {
+    pub fn new(storage: &Storage) -> Governance {
         Governance {
             indexer: storage.indexer.clone(),
             wal: storage.wal.clone(),
@@ -198,7 +184,12 @@ impl Governance {
 
     /// Erases every mention of `tenant` by the author with this id or handle. Returns once the deletion
     /// is committed: searches started afterwards do not see them, and a restart does not bring them back.
-    pub async fn erase_author(&self, tenant: &str, author_id: &str, author_handle: &str) -> Result<Erased, GovernanceError> {
+    pub async fn erase_author(
+        &self,
+        tenant: &str,
+        author_id: &str,
+        author_handle: &str,
+    ) -> Result<Erased, GovernanceError> {
         validate_tenant(tenant).map_err(|reason| GovernanceError::InvalidArgument { field: "tenant", reason })?;
         let author_id = author_id.trim();
         let author_handle = normalise_handle(author_handle);
@@ -209,7 +200,10 @@ impl Governance {
             });
         }
         if author_handle.chars().any(char::is_whitespace) {
-            return Err(GovernanceError::InvalidArgument { field: "author_handle", reason: "must be a single word".into() });
+            return Err(GovernanceError::InvalidArgument {
+                field: "author_handle",
+                reason: "must be a single word".into(),
+            });
         }
         // 1. Mark the erasure in the log: older records of this author are now dropped on replay.
         let mark = Control::EraseAuthor {
@@ -226,7 +220,9 @@ impl Governance {
         let indexer = self.indexer.clone();
         let (tenant_owned, id_owned, handle_owned) = (tenant.to_owned(), author_id.to_owned(), author_handle);
         let keys = tokio::task::spawn_blocking(move || {
-            let Some(query) = indexer.author_query(&tenant_owned, &id_owned, &handle_owned) else { return Ok(Vec::new()) };
+            let Some(query) = indexer.author_query(&tenant_owned, &id_owned, &handle_owned) else {
+                return Ok(Vec::new());
+            };
             indexer.keys_matching(&*query)
         })
         .await

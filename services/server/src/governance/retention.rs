@@ -10,30 +10,28 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use earshot_indexer::doc::KEY_SEPARATOR;
 
 use super::{DeletionReason, Governance, GovernanceError};
-use crate::auth::KeyRegistry;
 
 /// How often the background job runs.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 const DAY_SECS: i64 = 86_400;
+
+/// The tenants with a retention of their own and its days, read afresh each round (e.g. from the key
+/// store, whose settings change without a restart).
+pub type TenantRetention = Arc<dyn Fn() -> Vec<(String, u32)> + Send + Sync>;
 
 /// Which mentions expire.
 #[derive(Clone, Default)]
 pub struct RetentionPolicy {
     /// Days kept for tenants without a setting of their own; 0 keeps forever.
     pub default_days: u32,
-    /// Where per-tenant settings live (`None`: the default applies to everyone).
-    pub tenants: Option<Arc<KeyRegistry>>,
+    /// Per-tenant settings (`None`: the default applies to everyone).
+    pub tenants: Option<TenantRetention>,
 }
 
 impl RetentionPolicy {
     /// `(tenants with a setting of their own and its days)`.
     fn overrides(&self) -> Vec<(String, u32)> {
-        let Some(registry) = &self.tenants else { return Vec::new() };
-        registry
-            .tenant_settings()
-            .into_iter()
-            .filter_map(|(tenant, s)| s.retention_days.map(|d| (tenant, d)))
-            .collect()
+        self.tenants.as_ref().map_or_else(Vec::new, |overrides| overrides())
     }
 
     /// Whether any rule can delete anything.
@@ -45,7 +43,11 @@ impl RetentionPolicy {
 impl Governance {
     /// Deletes every mention older than its tenant's retention at `now` (Unix seconds). Returns how
     /// many were deleted per tenant.
-    pub async fn apply_retention(&self, policy: &RetentionPolicy, now: i64) -> Result<BTreeMap<String, u64>, GovernanceError> {
+    pub async fn apply_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now: i64,
+    ) -> Result<BTreeMap<String, u64>, GovernanceError> {
         let overrides = policy.overrides();
         let default_days = policy.default_days;
         let indexer = self.indexer.clone();
@@ -57,7 +59,11 @@ impl Governance {
             }
             if default_days > 0 {
                 let except: Vec<String> = overrides.into_iter().map(|(t, _)| t).collect();
-                keys.extend(indexer.keys_matching(&*indexer.created_before_query(None, &except, cutoff(default_days)))?);
+                keys.extend(indexer.keys_matching(&*indexer.created_before_query(
+                    None,
+                    &except,
+                    cutoff(default_days),
+                ))?);
             }
             Ok::<_, earshot_indexer::IndexError>(keys)
         })
@@ -79,7 +85,11 @@ fn now_secs() -> i64 {
 }
 
 /// Runs retention now and then every `every`, until the returned handle is aborted.
-pub fn spawn_retention_job(governance: Arc<Governance>, policy: RetentionPolicy, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_retention_job(
+    governance: Arc<Governance>,
+    policy: RetentionPolicy,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

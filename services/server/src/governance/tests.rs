@@ -13,23 +13,26 @@ use parking_lot::Mutex;
 use prost::Message;
 use tantivy::query::AllQuery;
 
-use super::records::{encode, Control};
 use super::retention::RetentionPolicy;
 use super::{Deletion, DeletionHook, Governance};
-use crate::auth::{KeyRegistry, KeyStore, TenantSettings};
-use crate::ingest::Ingestor;
-use crate::{Config, Storage};
+use crate::ingest::records::{encode, Control};
+use crate::ingest::{Backlog, Ingestor, LocalQueue, WAIT_SEARCHABLE_LIMIT};
+use crate::storage::{Storage, StorageOptions};
 
 const DAY: i64 = 86_400;
 
-fn config(dir: &Path) -> Config {
-    Config {
+fn config(dir: &Path) -> StorageOptions {
+    StorageOptions {
         data_dir: dir.to_path_buf(),
         commit_interval: Duration::from_millis(50),
         index_memory_bytes: 64 << 20,
         index_threads: 1,
-        ..Config::default()
+        wal_salvage: false,
     }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn mention(tenant: &str, id: &str, handle: &str, created: i64) -> Mention {
@@ -64,11 +67,15 @@ fn wait_committed(storage: &Storage, position: u64) {
 async fn replay_skips_what_control_records_deleted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (wal, _) = Wal::open(&dir.path().join("wal"), WalOptions::default(), |_| {}).expect("wal");
-    let now = crate::audit::now_ms() as i64 / 1000;
+    let now = now_secs();
     let records = |ms: Vec<Mention>| ms.into_iter().map(|m| m.encode_to_vec()).collect::<Vec<_>>();
-    wal.append(records(vec![mention("a", "1", "Bob", now), mention("a", "2", "alice", now), mention("b", "3", "bob", now)]))
-        .await
-        .expect("append");
+    wal.append(records(vec![
+        mention("a", "1", "Bob", now),
+        mention("a", "2", "alice", now),
+        mention("b", "3", "bob", now),
+    ]))
+    .await
+    .expect("append");
     let erase = Control::EraseAuthor { tenant: "a".into(), author_id: String::new(), author_handle: "bob".into() };
     wal.append(vec![encode(&erase)]).await.expect("append");
     wal.append(vec![encode(&Control::Deleted { keys: vec![mention_key("a", "2")] })]).await.expect("append");
@@ -88,7 +95,14 @@ async fn retention_applies_tenant_rules_at_the_given_now() {
     let storage = tokio::task::block_in_place(|| Storage::open(&config(dir.path()), None)).expect("open");
     let governance = Governance::new(&storage);
     let now = 1_700_000_000;
-    let docs = [("a", "a-old", 40), ("a", "a-mid", 10), ("a", "a-new", 1), ("b", "b-old", 40), ("b", "b-mid", 10), ("c", "c-old", 400)];
+    let docs = [
+        ("a", "a-old", 40),
+        ("a", "a-mid", 10),
+        ("a", "a-new", 1),
+        ("b", "b-old", 40),
+        ("b", "b-mid", 10),
+        ("c", "c-old", 400),
+    ];
     let mentions = docs.iter().map(|(t, id, age)| (mention(t, id, "x", now - age * DAY), String::new())).collect();
     storage.indexer.send(IndexCommand::Add { mentions, last_position: None }).expect("add");
     tokio::task::block_in_place(|| storage.indexer.commit()).expect("commit");
@@ -96,10 +110,8 @@ async fn retention_applies_tenant_rules_at_the_given_now() {
         storage.seen.insert(key_hash(&mention_key(t, id)));
     }
     // Default 30 days; b keeps 5 days; c keeps everything (0).
-    let store = KeyStore::in_data_dir(dir.path());
-    store.set_tenant("b", TenantSettings { retention_days: Some(5), redact_pii: None }).expect("b");
-    store.set_tenant("c", TenantSettings { retention_days: Some(0), redact_pii: None }).expect("c");
-    let policy = RetentionPolicy { default_days: 30, tenants: Some(Arc::new(KeyRegistry::open(store).expect("registry"))) };
+    let overrides = || vec![("b".to_owned(), 5), ("c".to_owned(), 0)];
+    let policy = RetentionPolicy { default_days: 30, tenants: Some(Arc::new(overrides)) };
 
     let deleted = governance.apply_retention(&policy, now).await.expect("retention");
     let expected: std::collections::BTreeMap<String, u64> = [("a".to_owned(), 1), ("b".to_owned(), 2)].into();
@@ -126,19 +138,20 @@ impl DeletionHook for Recorder {
 async fn erasure_reaches_unindexed_mentions_and_tells_the_hooks() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A commit interval longer than the test: the erasure must not wait for it.
-    let slow = Config { commit_interval: Duration::from_secs(3600), ..config(dir.path()) };
+    let slow = StorageOptions { commit_interval: Duration::from_secs(3600), ..config(dir.path()) };
     let storage = tokio::task::block_in_place(|| Storage::open(&slow, None)).expect("open");
     let governance = Governance::new(&storage);
     let recorder = Arc::new(Recorder::default());
     governance.add_hook(recorder.clone());
-    let queue = crate::queue::LocalQueue::new(
+    let queue = LocalQueue::new(
         storage.wal.clone(),
         storage.seen.clone(),
         storage.committed.clone(),
-        crate::ingest::WAIT_SEARCHABLE_LIMIT,
+        WAIT_SEARCHABLE_LIMIT,
+        Arc::new(Backlog::new(u64::MAX, storage.committed.clone(), None)),
     );
     let ingestor = Ingestor::new(Arc::new(queue), 100);
-    let now = crate::audit::now_ms() as i64 / 1000 - 60;
+    let now = now_secs() - 60;
     let batch = vec![mention("", "1", "@Bob", now), mention("", "2", "alice", now), mention("", "3", "BOB", now)];
     ingestor.ingest("a", batch, false, false).await.expect("ingest");
 

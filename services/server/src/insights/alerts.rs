@@ -116,7 +116,9 @@ impl AlertRules {
     /// Opens (or starts) the rules at `path`.
     pub fn open(path: &Path) -> Result<AlertRules, InsightsError> {
         let data = match std::fs::read(path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| InsightsError::Storage(format!("{}: {e}", path.display())))?,
+            Ok(b) => {
+                serde_json::from_slice(&b).map_err(|e| InsightsError::Storage(format!("{}: {e}", path.display())))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => RuleFile::default(),
             Err(e) => return Err(InsightsError::Storage(format!("{}: {e}", path.display()))),
         };
@@ -132,7 +134,10 @@ impl AlertRules {
         if !rule.webhook_url.is_empty() {
             check_url(&rule.webhook_url).map_err(|e| InsightsError::invalid("webhook_url", &e.to_string()))?;
             if rule.webhook_secret.len() < 16 {
-                return Err(InsightsError::invalid("webhook_secret", "must be at least 16 characters with a webhook_url"));
+                return Err(InsightsError::invalid(
+                    "webhook_secret",
+                    "must be at least 16 characters with a webhook_url",
+                ));
             }
         }
         let mut data = self.data.lock();
@@ -215,7 +220,12 @@ pub struct AlertEngine {
 
 impl AlertEngine {
     /// An engine; webhooks are sent on `runtime` (none: no webhook delivery).
-    pub fn new(domain: InsightsDomain, rules: Arc<AlertRules>, bus: Arc<dyn AlertBus>, runtime: Option<tokio::runtime::Handle>) -> Self {
+    pub fn new(
+        domain: InsightsDomain,
+        rules: Arc<AlertRules>,
+        bus: Arc<dyn AlertBus>,
+        runtime: Option<tokio::runtime::Handle>,
+    ) -> Self {
         AlertEngine { domain, rules, bus, webhooks: WebhookSender::default(), runtime, active: None }
     }
 
@@ -285,7 +295,8 @@ impl AlertEngine {
     fn send_webhook(&self, rule: &StoredRule, alert: &Alert) {
         let (Some(runtime), false) = (&self.runtime, rule.webhook_url.is_empty()) else { return };
         let body = bytes::Bytes::from(super::alert_json(alert).to_string());
-        let (sender, url, secret, id) = (self.webhooks.clone(), rule.webhook_url.clone(), rule.webhook_secret.clone(), alert.id.clone());
+        let (sender, url, secret, id) =
+            (self.webhooks.clone(), rule.webhook_url.clone(), rule.webhook_secret.clone(), alert.id.clone());
         runtime.spawn(async move {
             if let Err(e) = sender.deliver(&url, &secret, &id, body).await {
                 warn!(url, alert = id, error = %e, "webhook delivery gave up");
@@ -296,7 +307,8 @@ impl AlertEngine {
     /// Runs [`Self::evaluate_at`] every `interval` on its own thread until `stop` is dropped.
     pub fn spawn(self: Arc<Self>, interval: Duration, stop: crossbeam_channel::Receiver<()>) {
         let spawned = std::thread::Builder::new().name("earshot-alerts".into()).spawn(move || loop {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
             if self.active.as_ref().is_none_or(|a| *a.borrow()) {
                 self.evaluate_at(now);
             }

@@ -68,9 +68,14 @@ pub fn best(lags: &[LagR]) -> Option<LagR> {
 /// Standard normal CDF (Abramowitz–Stegun 7.1.26 erf, error < 1.5e-7).
 fn normal_cdf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x.abs() / std::f64::consts::SQRT_2);
-    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let poly =
+        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-(x * x) / 2.0).exp();
-    if x >= 0.0 { 0.5 * (1.0 + erf) } else { 0.5 * (1.0 - erf) }
+    if x >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
 }
 
 /// Two-sided p-value of r over n pairs under no correlation.
@@ -127,7 +132,8 @@ mod tests {
     fn a_planted_lag_is_found() {
         // kpi[t] = 100 − 3·topic[t − 2]: the topic leads by 2 buckets with r = −1.
         let topic: Vec<f64> = (0..30).map(|i| ((i * 7919) % 13) as f64).collect();
-        let kpi: Vec<Option<f64>> = (0..30).map(|t| if t >= 2 { Some(100.0 - 3.0 * topic[t - 2]) } else { None }).collect();
+        let kpi: Vec<Option<f64>> =
+            (0..30).map(|t| if t >= 2 { Some(100.0 - 3.0 * topic[t - 2]) } else { None }).collect();
         let lags = cross_correlate(&topic.iter().map(|&x| Some(x)).collect::<Vec<_>>(), &kpi, 5);
         let b = best(&lags).expect("best");
         assert_eq!(b.lag, 2);

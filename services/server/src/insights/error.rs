@@ -1,8 +1,6 @@
-//! Errors of the insights, KPI and alert domain, and their one mapping onto gRPC codes.
+//! Errors of the insights, KPI and alert domain (mapped onto gRPC codes in `crate::api::status`).
 
-use tonic::Status;
-
-use crate::error::{invalid, invalid_query, query_problem};
+use crate::search::query_problem;
 
 /// Errors of insights, KPIs and alert rules.
 #[derive(Debug, thiserror::Error)]
@@ -68,37 +66,5 @@ impl From<earshot_indexer::insights::calendar::CalendarError> for InsightsError 
             CalendarError::TooManyBuckets => "interval",
         };
         InsightsError::invalid(field, &e.to_string())
-    }
-}
-
-impl From<InsightsError> for Status {
-    fn from(e: InsightsError) -> Status {
-        match e {
-            InsightsError::InvalidArgument { field, reason } => invalid(&field, &reason),
-            InsightsError::InvalidQuery { message, span } => invalid_query("scope.query", message, span),
-            InsightsError::InvalidTenant(reason) => invalid("tenant", &reason),
-            InsightsError::NotFound(_) => Status::not_found(e.to_string()),
-            InsightsError::Storage(_) | InsightsError::Index(_) => Status::internal(e.to_string()),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tonic::Code;
-    use tonic_types::StatusExt;
-
-    #[test]
-    fn codes_and_fields() {
-        let s: Status = InsightsError::invalid("time_zone", "unknown").into();
-        assert_eq!(s.code(), Code::InvalidArgument);
-        let field = s.get_error_details().bad_request().map(|b| b.field_violations[0].field.clone());
-        assert_eq!(field.as_deref(), Some("time_zone"));
-        let s: Status = InsightsError::InvalidQuery { message: "x".into(), span: Some((0, 1)) }.into();
-        assert_eq!(s.code(), Code::InvalidArgument);
-        assert_eq!(Status::from(InsightsError::NotFound("no rule".into())).code(), Code::NotFound);
-        assert_eq!(Status::from(InsightsError::InvalidTenant("bad".into())).code(), Code::InvalidArgument);
-        assert_eq!(Status::from(InsightsError::Storage("disk".into())).code(), Code::Internal);
     }
 }

@@ -65,7 +65,14 @@ impl KpiStore {
     }
 
     /// Adds points (replacing values at the same second); returns the KPI's point count. Blocking (fsync).
-    pub fn ingest(&self, tenant: &str, name: &str, unit: &str, description: &str, points: &[(i64, f64)]) -> Result<u64, InsightsError> {
+    pub fn ingest(
+        &self,
+        tenant: &str,
+        name: &str,
+        unit: &str,
+        description: &str,
+        points: &[(i64, f64)],
+    ) -> Result<u64, InsightsError> {
         check_name(name)?;
         if points.len() > MAX_POINTS_PER_CALL {
             return Err(InsightsError::invalid("points", &format!("at most {MAX_POINTS_PER_CALL} points per call")));

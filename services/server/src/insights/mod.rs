@@ -1,20 +1,22 @@
 //! The insights domain: scope checks, the aggregations of `earshot_indexer::insights` run off the async
 //! workers, spike detection, KPIs, correlation, alert rules and their delivery.
 //!
-//! - [`error`]: [`InsightsError`] and its mapping onto gRPC codes.
+//! - [`error`]: the errors of the domain ([`InsightsError`]).
 //! - [`queries`]: volume, sentiment summary, share of voice, top authors, trending terms.
 //! - [`signals`]: spikes with explanations, the incident signal, KPI correlation, the perception gap.
 //! - [`spikes`], [`correlate`]: the math, plain functions with hand-computed tests.
 //! - [`kpi`]: the KPI store.
 //! - [`alerts`]: alert rules, the evaluator (fires once per event), the [`alerts::AlertBus`].
 //! - [`webhook`]: signed webhook delivery with retries.
+//! - [`cache`]: the results cache (trait, in-process LRU, invalidation on deletion); its Redis
+//!   implementation is `crate::cluster::cache`.
 
 pub mod alerts;
+pub mod cache;
 pub mod correlate;
 pub mod error;
 pub mod kpi;
 pub mod queries;
-pub mod setup;
 pub mod signals;
 pub mod spikes;
 #[cfg(test)]
@@ -33,8 +35,8 @@ use tantivy::Searcher;
 
 pub use error::InsightsError;
 
-use crate::topics::TopicStore;
-use crate::validate::validate_tenant;
+use crate::ingest::validate::validate_tenant;
+use crate::search::topics::TopicStore;
 
 /// Latest time a scope or KPI point may name (2100-01-01).
 pub const MAX_TIME: i64 = 4_102_444_800;
@@ -91,20 +93,9 @@ pub fn seconds(field: &str, t: Option<&prost_types::Timestamp>) -> Result<i64, I
 
 /// Writes `data` as JSON to `path` atomically (temp file, fsync, rename, fsync of the folder).
 pub(crate) fn persist_json<T: serde::Serialize>(path: &Path, data: &T) -> Result<(), InsightsError> {
-    use std::io::Write;
     let err = |e: std::io::Error| InsightsError::Storage(format!("{}: {e}", path.display()));
     let bytes = serde_json::to_vec_pretty(data).map_err(|e| InsightsError::Storage(e.to_string()))?;
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(&bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, path).map_err(err)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
-    }
-    Ok(())
+    crate::files::write_atomic(path, &bytes).map_err(err)
 }
 
 /// The insights domain service. Cheap to clone, so blocking tasks can own one.
@@ -164,7 +155,12 @@ impl InsightsDomain {
     }
 
     /// The Tantivy query of a scope (tenant, range, noise), optionally narrowed by `extra`. Blocking.
-    pub fn query(&self, searcher: &Searcher, scope: &Scope, extra: Option<Box<dyn Query>>) -> Result<Box<dyn Query>, InsightsError> {
+    pub fn query(
+        &self,
+        searcher: &Searcher,
+        scope: &Scope,
+        extra: Option<Box<dyn Query>>,
+    ) -> Result<Box<dyn Query>, InsightsError> {
         let resolver = self.topics.resolver(&scope.tenant);
         let mut q = parse_query_with_searcher(searcher, self.indexer.fields(), &scope.query, &resolver)?;
         if let Some(extra) = extra {

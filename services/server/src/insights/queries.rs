@@ -128,7 +128,11 @@ impl InsightsDomain {
     }
 
     /// Sentiment now and in the period of the same length before.
-    pub async fn sentiment_summary(&self, tenant: &str, req: SentimentSummaryRequest) -> Result<SentimentSummaryResponse, InsightsError> {
+    pub async fn sentiment_summary(
+        &self,
+        tenant: &str,
+        req: SentimentSummaryRequest,
+    ) -> Result<SentimentSummaryResponse, InsightsError> {
         let scope = self.scope(tenant, req.scope.as_ref())?;
         self.blocking(move |d| {
             let now = d.sentiment_blocking(&scope)?;
@@ -150,7 +154,11 @@ impl InsightsDomain {
     }
 
     /// Volume, share and sentiment of several topics over one period.
-    pub async fn share_of_voice(&self, tenant: &str, req: ShareOfVoiceRequest) -> Result<ShareOfVoiceResponse, InsightsError> {
+    pub async fn share_of_voice(
+        &self,
+        tenant: &str,
+        req: ShareOfVoiceRequest,
+    ) -> Result<ShareOfVoiceResponse, InsightsError> {
         let mut base = self.scope(tenant, req.scope.as_ref())?;
         if req.topics.is_empty() || req.topics.len() > MAX_SOV_TOPICS {
             return Err(InsightsError::invalid("topics", &format!("give 1 to {MAX_SOV_TOPICS} topics")));
@@ -202,7 +210,11 @@ impl InsightsDomain {
     }
 
     /// Significant terms, significant hashtags and emerging terms of the window against a background.
-    pub async fn trending_terms(&self, tenant: &str, req: TrendingTermsRequest) -> Result<TrendingTermsResponse, InsightsError> {
+    pub async fn trending_terms(
+        &self,
+        tenant: &str,
+        req: TrendingTermsRequest,
+    ) -> Result<TrendingTermsResponse, InsightsError> {
         let scope = self.scope(tenant, req.scope.as_ref())?;
         let n = limit(req.limit, 20, 200, "limit")?;
         let min_count = if req.min_count == 0 { 3 } else { u64::from(req.min_count) };
@@ -215,7 +227,10 @@ impl InsightsDomain {
                     return Err(InsightsError::invalid("background_to", "must be after background_from"));
                 }
                 if bf < scope.to && scope.from < bt {
-                    return Err(InsightsError::invalid("background_from", "the background must not overlap the window"));
+                    return Err(InsightsError::invalid(
+                        "background_from",
+                        "the background must not overlap the window",
+                    ));
                 }
                 (bf, bt)
             }
@@ -238,7 +253,8 @@ impl InsightsDomain {
         label: Option<&str>,
     ) -> Result<TrendingTermsResponse, InsightsError> {
         let searcher = self.searcher();
-        let cover = scope.with_range(ranges.foreground.0.min(ranges.background.0), ranges.foreground.1.max(ranges.background.1));
+        let cover = scope
+            .with_range(ranges.foreground.0.min(ranges.background.0), ranges.foreground.1.max(ranges.background.1));
         let q = self.query(&searcher, &cover, label.map(|l| self.label_query(l)))?;
         let counts = term_counts(&searcher, &*q, ranges)?;
         Ok(TrendingTermsResponse {

@@ -7,8 +7,8 @@ use earshot_indexer::insights::terms::TermRanges;
 use earshot_indexer::insights::volume::{volume, BucketCounts, Split, VolumeParams};
 use earshot_proto::v1::{
     CorrelateRequest, CorrelateResponse, IncidentSignalRequest, IncidentSignalResponse, Interval, KeyCount,
-    LagCorrelation, PerceptionGapRequest, PerceptionGapResponse, PerceptionPoint, SeriesMetric, SeriesPoint,
-    Spike, SpikeMetric, SpikeSettings, SpikesRequest, SpikesResponse,
+    LagCorrelation, PerceptionGapRequest, PerceptionGapResponse, PerceptionPoint, SeriesMetric, SeriesPoint, Spike,
+    SpikeMetric, SpikeSettings, SpikesRequest, SpikesResponse,
 };
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
 
@@ -20,8 +20,24 @@ use super::{InsightsDomain, InsightsError, Scope};
 
 /// Problem words of the incident signal when the request names none.
 pub const DEFAULT_PROBLEM_TERMS: &[&str] = &[
-    "outage", "down", "login", "log in", "error", "slow", "crash", "crashed", "crashing", "broken", "not working",
-    "doesn't work", "can't connect", "timeout", "502", "503", "unavailable", "offline",
+    "outage",
+    "down",
+    "login",
+    "log in",
+    "error",
+    "slow",
+    "crash",
+    "crashed",
+    "crashing",
+    "broken",
+    "not working",
+    "doesn't work",
+    "can't connect",
+    "timeout",
+    "502",
+    "503",
+    "unavailable",
+    "offline",
 ];
 
 fn ts(secs: i64) -> Option<prost_types::Timestamp> {
@@ -89,7 +105,13 @@ impl Filter {
 
 impl InsightsDomain {
     /// Counts of `scope` per bucket of `edges`. Blocking.
-    pub fn counts_blocking(&self, scope: &Scope, edges: Vec<i64>, filter: &Filter, split: Option<Split>) -> Result<Vec<BucketCounts>, InsightsError> {
+    pub fn counts_blocking(
+        &self,
+        scope: &Scope,
+        edges: Vec<i64>,
+        filter: &Filter,
+        split: Option<Split>,
+    ) -> Result<Vec<BucketCounts>, InsightsError> {
         let searcher = self.searcher();
         // Buckets may start before `scope.from` (baseline, aligned edges) but never count past `scope.to`.
         let whole = scope.with_range(edges[0], edges.last().map_or(scope.to, |&e| e.min(scope.to)));
@@ -98,15 +120,26 @@ impl InsightsDomain {
     }
 
     /// Spikes of `scope` (baseline read from before `scope.from`), each explained. Blocking.
-    pub fn spikes_blocking(&self, scope: &Scope, filter: &Filter, config: &SpikeConfig) -> Result<SpikesResponse, InsightsError> {
+    pub fn spikes_blocking(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        config: &SpikeConfig,
+    ) -> Result<SpikesResponse, InsightsError> {
         Ok(self.spikes_scored(scope, filter, config)?.0)
     }
 
     /// [`Self::spikes_blocking`] and the z-score of the last bucket. Blocking.
-    pub fn spikes_scored(&self, scope: &Scope, filter: &Filter, config: &SpikeConfig) -> Result<(SpikesResponse, f64), InsightsError> {
+    pub fn spikes_scored(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        config: &SpikeConfig,
+    ) -> Result<(SpikesResponse, f64), InsightsError> {
         let edges = fixed_edges((scope.from - config.baseline_secs()).max(0), scope.to, config.bucket_secs)?;
         let first = bucket_of(&edges, scope.from).unwrap_or(0);
-        let series: Vec<f64> = self.counts_blocking(scope, edges.clone(), filter, None)?.iter().map(|c| c.total as f64).collect();
+        let series: Vec<f64> =
+            self.counts_blocking(scope, edges.clone(), filter, None)?.iter().map(|c| c.total as f64).collect();
         let (detected, scores) = detect(&series, first, config);
         let mut spikes = Vec::new();
         for s in detected {
@@ -132,9 +165,18 @@ impl InsightsDomain {
 
     /// What drove a spike over `[start, end)`: terms significant against the baseline days before it,
     /// the authors and sources with the most mentions in it. Blocking.
-    fn explain(&self, scope: &Scope, filter: &Filter, config: &SpikeConfig, start: i64, end: i64, spike: &mut Spike) -> Result<(), InsightsError> {
+    fn explain(
+        &self,
+        scope: &Scope,
+        filter: &Filter,
+        config: &SpikeConfig,
+        start: i64,
+        end: i64,
+        spike: &mut Spike,
+    ) -> Result<(), InsightsError> {
         let window = scope.with_range(start, end);
-        let ranges = TermRanges { foreground: (start, end), background: ((start - config.baseline_secs()).max(0), start) };
+        let ranges =
+            TermRanges { foreground: (start, end), background: ((start - config.baseline_secs()).max(0), start) };
         if ranges.background.0 < ranges.background.1 {
             let terms = match filter {
                 Filter::Query(_) => self.trending_blocking(&window, ranges, 5, 2, None)?,
@@ -150,11 +192,8 @@ impl InsightsDomain {
             .map(|a| KeyCount { key: a.key, count: a.mentions })
             .collect();
         let sources = volume(&searcher, &*q, VolumeParams { edges: vec![start, end], split: Some(Split::Source) })?;
-        let mut by_source: Vec<KeyCount> = sources
-            .into_iter()
-            .flat_map(|b| b.split)
-            .map(|(key, count)| KeyCount { key, count })
-            .collect();
+        let mut by_source: Vec<KeyCount> =
+            sources.into_iter().flat_map(|b| b.split).map(|(key, count)| KeyCount { key, count }).collect();
         by_source.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
         by_source.truncate(5);
         spike.top_sources = by_source;
@@ -173,7 +212,11 @@ impl InsightsDomain {
     }
 
     /// Mentions using service-problem language and not labelled positive, as a series with spikes.
-    pub async fn incident_signal(&self, tenant: &str, req: IncidentSignalRequest) -> Result<IncidentSignalResponse, InsightsError> {
+    pub async fn incident_signal(
+        &self,
+        tenant: &str,
+        req: IncidentSignalRequest,
+    ) -> Result<IncidentSignalResponse, InsightsError> {
         let mut scope = self.scope(tenant, req.scope.as_ref())?;
         let config = spike_config(req.settings.as_ref())?;
         let terms: Vec<String> = if req.problem_terms.is_empty() {
@@ -186,24 +229,38 @@ impl InsightsDomain {
         }
         for (i, t) in terms.iter().enumerate() {
             if t.trim().is_empty() || t.contains('"') || t.len() > 100 {
-                return Err(InsightsError::invalid(&format!("problem_terms[{i}]"), "must be 1 to 100 characters without '\"'"));
+                return Err(InsightsError::invalid(
+                    &format!("problem_terms[{i}]"),
+                    "must be 1 to 100 characters without '\"'",
+                ));
             }
         }
         let problems = terms.iter().map(|t| format!("\"{}\"", t.trim())).collect::<Vec<_>>().join(" OR ");
-        scope.query = if scope.query.trim().is_empty() { problems } else { format!("({}) AND ({problems})", scope.query) };
+        scope.query =
+            if scope.query.trim().is_empty() { problems } else { format!("({}) AND ({problems})", scope.query) };
         self.blocking(move |d| {
             let not_positive: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
                 (Occur::MustNot, d.label_query("positive")),
             ]));
             let (spikes, current_level) = d.spikes_scored(&scope, &Filter::Query(not_positive), &config)?;
-            Ok(IncidentSignalResponse { series: spikes.series, incidents: spikes.spikes, current_level, query: scope.query.clone() })
+            Ok(IncidentSignalResponse {
+                series: spikes.series,
+                incidents: spikes.spikes,
+                current_level,
+                query: scope.query.clone(),
+            })
         })
         .await
     }
 
     /// A topic series per calendar bucket (UTC): volume, negatives or net sentiment. Blocking.
-    fn topic_series(&self, scope: &Scope, edges: &[i64], metric: i32) -> Result<(Vec<Option<f64>>, Vec<BucketCounts>), InsightsError> {
+    fn topic_series(
+        &self,
+        scope: &Scope,
+        edges: &[i64],
+        metric: i32,
+    ) -> Result<(Vec<Option<f64>>, Vec<BucketCounts>), InsightsError> {
         let counts = self.counts_blocking(scope, edges.to_vec(), &Filter::All, Some(Split::Sentiment))?;
         let get = |c: &BucketCounts, k: &str| c.split.get(k).copied().unwrap_or(0);
         let series = counts
@@ -261,7 +318,11 @@ impl InsightsDomain {
     }
 
     /// A KPI beside the topic's net sentiment per bucket, with the gap between their z-scores.
-    pub async fn perception_gap(&self, tenant: &str, req: PerceptionGapRequest) -> Result<PerceptionGapResponse, InsightsError> {
+    pub async fn perception_gap(
+        &self,
+        tenant: &str,
+        req: PerceptionGapRequest,
+    ) -> Result<PerceptionGapResponse, InsightsError> {
         let scope = self.scope(tenant, req.scope.as_ref())?;
         let kpi = self.kpis().get(tenant, &req.kpi)?;
         let interval = match interval_of(req.interval, "interval")? {

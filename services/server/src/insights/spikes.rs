@@ -68,10 +68,8 @@ pub struct Detected {
 /// Scores bucket `i` of `series` against the same time of day on earlier days.
 pub fn score(series: &[f64], i: usize, config: &SpikeConfig) -> Scored {
     let per_day = config.per_day();
-    let past: Vec<f64> = (1..=config.baseline_days as usize)
-        .filter_map(|k| i.checked_sub(k * per_day))
-        .map(|j| series[j])
-        .collect();
+    let past: Vec<f64> =
+        (1..=config.baseline_days as usize).filter_map(|k| i.checked_sub(k * per_day)).map(|j| series[j]).collect();
     if past.is_empty() {
         return Scored { expected: 0.0, z: 0.0 };
     }

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use super::alerts::{AlertBus, AlertEngine, AlertRules, LocalBus};
 use super::kpi::KpiStore;
 use super::InsightsDomain;
-use crate::topics::TopicStore;
+use crate::search::topics::TopicStore;
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
@@ -64,7 +64,12 @@ async fn a_planted_spike_fires_once_and_is_explained_by_its_term() {
     let f = fixture(ms);
     let bus = Arc::new(LocalBus::default());
     let mut watch = bus.subscribe();
-    let rule = AlertRule { topic: "Acme".into(), enabled: true, settings: Some(SpikeSettings::default()), ..Default::default() };
+    let rule = AlertRule {
+        topic: "Acme".into(),
+        enabled: true,
+        settings: Some(SpikeSettings::default()),
+        ..Default::default()
+    };
     let rule = f.rules.put(&f.domain, "t", rule).expect("rule");
     let engine = AlertEngine::new(f.domain.clone(), f.rules.clone(), bus.clone() as Arc<dyn AlertBus>, None);
 
@@ -109,7 +114,13 @@ async fn a_planted_kpi_relation_is_found_at_its_lag() {
         to: Some(prost_types::Timestamp { seconds: T0 + 40 * DAY, nanos: 0 }),
         ..Default::default()
     };
-    let req = CorrelateRequest { scope: Some(scope), kpi: "orders".into(), metric: SeriesMetric::Volume as i32, max_lag: 5, ..Default::default() };
+    let req = CorrelateRequest {
+        scope: Some(scope),
+        kpi: "orders".into(),
+        metric: SeriesMetric::Volume as i32,
+        max_lag: 5,
+        ..Default::default()
+    };
     let r = f.domain.correlate("t", req).await.expect("correlate");
     let best = r.best.expect("best");
     assert_eq!(best.lag, 3);
