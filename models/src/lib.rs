@@ -1,10 +1,12 @@
 //! `earshot-models`: sentiment classification.
 //!
-//! The service talks to a [`Classifier`]; the transformer implementation (fine-tuned MiniLM run
-//! through `rust-bert`) and the batching thread live beside it. The training recipe that produces
+//! The service talks to a [`Classifier`]; the transformer implementation (multilingual-e5-small fine-tuned
+//! for English, German, Italian, French and Spanish, int8 ONNX run through `rust-bert`) and the batching
+//! thread live beside it. The training recipe that produces
 //! the weights is in `models/recipe/` and documented in `models/MODEL_CARD.md`.
 
 pub mod batcher;
+pub mod lexicon;
 pub mod onnx;
 pub mod text;
 pub mod weights;

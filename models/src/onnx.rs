@@ -1,5 +1,5 @@
-//! The transformer classifier: fine-tuned MiniLM, int8 ONNX, run through rust-bert's `ONNXEncoder`
-//! with the real attention mask (rust-bert's sequence-classification pipeline does not mask padding,
+//! The transformer classifier: multilingual-e5-small fine-tuned for sentiment (English, German, Italian,
+//! French, Spanish), int8 ONNX, run through rust-bert's `ONNXEncoder` with the real attention mask (rust-bert's sequence-classification pipeline does not mask padding,
 //! which changes logits of batched texts of different lengths).
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use crate::text::TextEncoder;
 use crate::weights::Weights;
 use crate::{Classifier, ModelError, Prediction};
 
-/// Longest input in tokens, as in training.
+/// Longest input in tokens including `<s>`/`</s>`, as in training (the model has 512 positions).
 pub const MAX_TOKENS: usize = 128;
 
 /// Settings of the ONNX classifier.
@@ -80,8 +80,7 @@ impl OnnxClassifier {
             config.get_environment().map_err(|e| ModelError::Load(format!("ONNX Runtime: {e}")))?;
         let encoder = ONNXEncoder::new(weights.model_file(), &environment, &config)
             .map_err(|e| ModelError::Load(format!("{}: {e}", weights.model_file().display())))?;
-        let emoji = crate::text::EmojiNames::from_file(&weights.emoji_file())?;
-        let text = TextEncoder::new(&weights.vocab_file(), emoji, MAX_TOKENS)?;
+        let text = TextEncoder::new(&weights.tokenizer_file(), MAX_TOKENS)?;
         Ok(OnnxClassifier { encoder, text, weights })
     }
 
@@ -99,10 +98,10 @@ impl OnnxClassifier {
         let shape = [encoded.batch as i64, encoded.len as i64];
         let ids = Tensor::from_slice(&encoded.input_ids).view(shape);
         let mask = Tensor::from_slice(&encoded.attention_mask).view(shape);
-        let types = Tensor::zeros(shape, (Kind::Int64, tch::Device::Cpu));
+        // The graph declares input_ids and attention_mask only (XLM-R has one token type).
         let output = self
             .encoder
-            .forward(Some(&ids), Some(&mask), Some(&types), None, None)
+            .forward(Some(&ids), Some(&mask), None, None, None)
             .map_err(|e| ModelError::Inference(e.to_string()))?;
         let logits = output.logits.ok_or_else(|| ModelError::Inference("model has no `logits` output".into()))?;
         let flat: Vec<f32> = Vec::<f32>::try_from(logits.to_kind(Kind::Float).flatten(0, -1))

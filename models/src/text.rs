@@ -1,13 +1,12 @@
-//! Text preparation shared with training: the exact normalisation of `models/recipe/prepare_data.py`
-//! (`normalize()`), then WordPiece tokenisation with the model's own vocabulary.
+//! Text preparation shared with training: the exact normalisation of `models/recipe/common.py`
+//! (`normalize()`), then XLM-R SentencePiece (Unigram) tokenisation with the model's own `tokenizer.json`,
+//! read by Hugging Face's `tokenizers` crate — the library the recipe tokenises with in Python.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use rust_tokenizers::tokenizer::{BertTokenizer, Tokenizer, TruncationStrategy};
-use rust_tokenizers::vocab::Vocab;
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::ModelError;
 
@@ -21,62 +20,25 @@ fn handle_re() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"(^|[^\w@])@\w+").unwrap_or_else(|e| panic!("{e}")))
 }
 
-/// Emoji → name (`emoji.tsv`, shipped with the weights): the uncased vocabulary has no emoji, each would
-/// be `[UNK]`, while their names ("enraged face") are words the model knows.
-#[derive(Debug, Clone, Default)]
-pub struct EmojiNames(HashMap<char, String>);
-
-impl EmojiNames {
-    /// Parses `emoji <TAB> name` lines; entries that are not exactly one character are skipped, as in the recipe.
-    pub fn parse(table: &str) -> Self {
-        let names = table
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .filter_map(|(emoji, name)| {
-                let mut chars = emoji.chars();
-                match (chars.next(), chars.next(), name.trim().is_empty()) {
-                    (Some(c), None, false) => Some((c, name.to_owned())),
-                    _ => None,
-                }
-            })
-            .collect();
-        EmojiNames(names)
-    }
-
-    /// Reads the table from a file.
-    pub fn from_file(path: &Path) -> Result<Self, ModelError> {
-        let table = std::fs::read_to_string(path).map_err(|e| ModelError::Load(format!("{}: {e}", path.display())))?;
-        Ok(Self::parse(&table))
-    }
-
-    /// Emoji in the table.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the table is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
+/// Zero-width characters removed before anything else (U+200B/C/D, U+2060, U+FEFF): SentencePiece would
+/// otherwise see different pieces for text that looks the same.
+fn is_zero_width(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
-/// URLs → `http`, @handles → `@user`, listed emoji → ` <name> `, whitespace runs → one space, trimmed
-/// (as in training).
-pub fn normalize(text: &str, emoji: &EmojiNames) -> String {
-    let text = url_re().replace_all(text, "http");
+/// Zero-width characters removed, URLs → `http`, @handles → `@user`, whitespace runs → one space, trimmed
+/// (as in training). Emoji are kept: the XLM-R vocabulary has the common ones.
+pub fn normalize(text: &str) -> String {
+    let text: String = text.chars().filter(|&c| !is_zero_width(c)).collect();
+    let text = url_re().replace_all(&text, "http");
     let text = handle_re().replace_all(&text, "${1}@user");
-    let mut named = String::with_capacity(text.len());
-    for c in text.chars() {
-        match emoji.0.get(&c) {
-            Some(name) => {
-                named.push(' ');
-                named.push_str(name);
-                named.push(' ');
-            }
-            None => named.push(c),
-        }
-    }
-    named.split_whitespace().collect::<Vec<_>>().join(" ")
+    text.split(is_python_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Python's `\s` / `str.isspace()` (what the recipe collapses): Unicode White_Space plus the four ASCII
+/// separators U+001C..U+001F.
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1C}'..='\u{1F}').contains(&c)
 }
 
 /// Token ids of a batch, padded to its longest member.
@@ -92,34 +54,60 @@ pub struct Encoded {
     pub len: usize,
 }
 
-/// The model's WordPiece tokenizer (lower-cased, accents stripped, as the base model was trained).
+/// The model's SentencePiece tokenizer: `<s>` (0) text `</s>` (2), at most `max_len` tokens including
+/// both, padding with `<pad>` (1).
 pub struct TextEncoder {
-    tokenizer: BertTokenizer,
-    emoji: EmojiNames,
+    tokenizer: Tokenizer,
     max_len: usize,
     pad_id: i64,
 }
 
 impl TextEncoder {
-    /// Loads `vocab.txt` and the emoji table; sequences are cut to `max_len` tokens including `[CLS]` and `[SEP]`.
-    pub fn new(vocab: &Path, emoji: EmojiNames, max_len: usize) -> Result<Self, ModelError> {
-        let tokenizer = BertTokenizer::from_file(vocab, true, true)
-            .map_err(|e| ModelError::Load(format!("vocabulary {}: {e}", vocab.display())))?;
-        let pad_id = tokenizer.vocab().token_to_id("[PAD]");
-        Ok(TextEncoder { tokenizer, emoji, max_len: max_len.max(2), pad_id })
+    /// Loads `tokenizer.json`; sequences are cut to `max_len` tokens including `<s>` and `</s>`
+    /// (at most 512: the model has 512 positions).
+    pub fn new(tokenizer_json: &Path, max_len: usize) -> Result<Self, ModelError> {
+        let mut tokenizer = Tokenizer::from_file(tokenizer_json)
+            .map_err(|e| ModelError::Load(format!("tokenizer {}: {e}", tokenizer_json.display())))?;
+        let max_len = max_len.clamp(2, 512);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_len,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(|e| ModelError::Load(format!("tokenizer truncation: {e}")))?;
+        tokenizer.with_padding(None);
+        let id = |token: &str| {
+            tokenizer
+                .token_to_id(token)
+                .ok_or_else(|| ModelError::Load(format!("tokenizer {} has no {token}", tokenizer_json.display())))
+        };
+        let (bos, pad, eos) = (id("<s>")?, id("<pad>")?, id("</s>")?);
+        if (bos, pad, eos) != (0, 1, 2) {
+            return Err(ModelError::Load(format!("tokenizer special ids <s>={bos} <pad>={pad} </s>={eos}, expected 0/1/2")));
+        }
+        Ok(TextEncoder { tokenizer, max_len, pad_id: i64::from(pad) })
     }
 
     /// The text as the model sees it before tokenisation.
     pub fn normalize(&self, text: &str) -> String {
-        normalize(text, &self.emoji)
+        normalize(text)
     }
 
-    /// Token ids of one normalised text, with `[CLS]`/`[SEP]`, truncated.
+    /// Token ids of one text (normalised here), with `<s>`/`</s>`, truncated.
     pub fn ids(&self, text: &str) -> Vec<i64> {
         let normalized = self.normalize(text);
-        self.tokenizer
-            .encode(&normalized, None, self.max_len, &TruncationStrategy::LongestFirst, 0)
-            .token_ids
+        match self.tokenizer.encode(normalized.as_str(), true) {
+            Ok(encoding) => encoding.get_ids().iter().map(|&id| i64::from(id)).collect(),
+            // The Unigram model does not fail on valid UTF-8; keep the row well-formed if it ever does.
+            Err(_) => vec![0, 3, 2],
+        }
+    }
+
+    /// Longest sequence in tokens, specials included.
+    pub fn max_len(&self) -> usize {
+        self.max_len
     }
 
     /// Encodes a batch, padding to the longest member.
@@ -144,19 +132,17 @@ mod tests {
 
     #[test]
     fn normalisation_matches_the_recipe() {
-        let none = EmojiNames::default();
-        assert_eq!(normalize("@acme your app  is down https://t.co/x1 see www.acme.com/status", &none), "@user your app is down http see http");
-        assert_eq!(normalize("mail me a@b.com, cc @bob!", &none), "mail me a@b.com, cc @user!");
-        assert_eq!(normalize("  @x@y  ", &none), "@user@y");
-        assert_eq!(normalize("HTTPS://A.B", &none), "http");
+        assert_eq!(normalize("@acme your app  is down https://t.co/x1 see www.acme.com/status"), "@user your app is down http see http");
+        assert_eq!(normalize("mail me a@b.com, cc @bob!"), "mail me a@b.com, cc @user!");
+        assert_eq!(normalize("  @x@y  "), "@user@y");
+        assert_eq!(normalize("HTTPS://A.B"), "http");
     }
 
     #[test]
-    fn emoji_become_their_names_outside_urls() {
-        let emoji = EmojiNames::parse("😡\tenraged face\n👍\tthumbs up\n🇫🇷\tflag: France\nbad line\n");
-        assert_eq!(emoji.len(), 2, "multi-code-point and malformed entries are skipped");
-        assert_eq!(normalize("late again😡😡 @acme👍", &emoji), "late again enraged face enraged face @user thumbs up");
-        assert_eq!(normalize("see https://x.io/😡 now", &emoji), "see http now");
-        assert_eq!(normalize("🇫🇷 ok", &emoji), "🇫🇷 ok");
+    fn zero_width_is_removed_and_emoji_kept() {
+        assert_eq!(normalize("Zero\u{200B}width\u{FEFF}  and\ttabs"), "Zerowidth and tabs");
+        assert_eq!(normalize("super 👍\u{200D}  @Acme_DE"), "super 👍 @user");
+        assert_eq!(normalize("Ärger\u{2060}lich –\u{00A0}nie wieder"), "Ärgerlich – nie wieder");
+        assert_eq!(normalize("a\u{1F}b\u{3000}c"), "a b c", "Python's whitespace, not only Rust's");
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::ModelError;
 
 /// Files the classifier needs, all listed in `SHA256SUMS`.
-pub const REQUIRED: [&str; 5] = ["model.onnx", "config.json", "vocab.txt", "emoji.tsv", "calibration.json"];
+pub const REQUIRED: [&str; 4] = ["model.onnx", "config.json", "tokenizer.json", "calibration.json"];
 
 /// A verified weights folder.
 #[derive(Debug, Clone)]
@@ -17,7 +17,7 @@ pub struct Weights {
     /// The folder.
     pub dir: PathBuf,
     /// `earshot-sentiment-<12 hex>`: a digest of the checksums of every required file, so that a change of
-    /// anything that changes an answer (graph, vocabulary, emoji table, temperature) is a new version and
+    /// anything that changes an answer (graph, tokenizer, temperature) is a new version and
     /// stored mentions get re-classified.
     pub version: String,
     /// Softmax temperature fitted on the validation set.
@@ -106,14 +106,9 @@ impl Weights {
         self.dir.join("model.onnx")
     }
 
-    /// The WordPiece vocabulary.
-    pub fn vocab_file(&self) -> PathBuf {
-        self.dir.join("vocab.txt")
-    }
-
-    /// The emoji → name table of the normalisation.
-    pub fn emoji_file(&self) -> PathBuf {
-        self.dir.join("emoji.tsv")
+    /// The SentencePiece tokenizer (Hugging Face `tokenizer.json`).
+    pub fn tokenizer_file(&self) -> PathBuf {
+        self.dir.join("tokenizer.json")
     }
 }
 
@@ -143,8 +138,7 @@ mod tests {
         let files = [
             ("model.onnx", "not really onnx"),
             ("config.json", r#"{"id2label":{"0":"NEGATIVE","1":"neutral","2":"positive"}}"#),
-            ("vocab.txt", "[PAD]\n[UNK]\n"),
-            ("emoji.tsv", "😡\tenraged face\n"),
+            ("tokenizer.json", "{}"),
             ("calibration.json", r#"{"temperature": 1.5}"#),
         ];
         let mut sums = String::new();
@@ -154,7 +148,7 @@ mod tests {
         }
         std::fs::write(dir.join("SHA256SUMS"), sums).expect("write");
         if tamper {
-            std::fs::write(dir.join("vocab.txt"), "[PAD]\n").expect("write");
+            std::fs::write(dir.join("tokenizer.json"), "{\"tampered\": 1}").expect("write");
         }
     }
 
@@ -183,6 +177,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         write_weights(dir.path(), true);
         let err = Weights::open(dir.path()).expect_err("tampered");
-        assert!(err.to_string().contains("vocab.txt"), "{err}");
+        assert!(err.to_string().contains("tokenizer.json"), "{err}");
     }
 }

@@ -51,6 +51,42 @@ fn classify_reads_json_lines_and_writes_one_answer_per_line() {
     }
 }
 
+/// Posts with clear sentiment in every served language, classified through the real binary. None of them is in
+/// the recipe's training, validation or held-out data.
+const MULTILINGUAL: [(&str, &str); 12] = [
+    ("Der Kundenservice ist eine Frechheit: seit drei Wochen keine Antwort und das Geld ist immer noch weg. Nie wieder!", "negative"),
+    ("Vielen Dank an das Team, die Reparatur ging super schnell und alles funktioniert wieder perfekt 👍", "positive"),
+    ("Servizio pessimo, il pacco è arrivato rotto e nessuno risponde alle email. Che vergogna!", "negative"),
+    ("Personale gentilissimo e consegna velocissima, sono davvero soddisfatta. Grazie mille!", "positive"),
+    ("Honteux : trois semaines sans internet et le service client raccroche à chaque appel. Je résilie.", "negative"),
+    ("Bravo à toute l'équipe, livraison rapide et produit parfait. Je recommande vivement !", "positive"),
+    ("Una vergüenza de atención al cliente, llevo un mes esperando el reembolso y nadie me contesta.", "negative"),
+    ("¡Encantada con la compra! Llegó antes de lo previsto y la calidad es excelente. ¡Gracias!", "positive"),
+    ("Die Filiale in der Hauptstraße hat ab Montag von 8 bis 18 Uhr geöffnet.", "neutral"),
+    ("Il nuovo negozio apre sabato in via Roma alle 10.", "neutral"),
+    ("Le magasin sera fermé le 15 août pour inventaire.", "neutral"),
+    ("La oficina cambia de dirección a partir del 1 de marzo.", "neutral"),
+];
+
+#[test]
+fn classify_gets_clear_posts_right_in_every_served_language() {
+    let input: String = MULTILINGUAL
+        .iter()
+        .enumerate()
+        .map(|(i, (text, _))| format!("{}\n", serde_json::json!({"id": i, "text": text})))
+        .collect();
+    let output = earshot(&["classify"], &input);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), MULTILINGUAL.len());
+    for (line, (text, expected)) in lines.iter().zip(MULTILINGUAL) {
+        assert_eq!(line["label"].as_str(), Some(expected), "{text:?}: {line}");
+    }
+}
+
 #[test]
 fn classify_reports_unreadable_lines_and_fails() {
     let output = earshot(&["classify"], "{\"id\": 1, \"text\": \"fine\"}\nnot json\n{\"id\": 2}\n");

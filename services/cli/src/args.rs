@@ -26,7 +26,7 @@ pub enum Command {
     Search(SearchArgs),
     /// Label texts with the sentiment model, locally (no server): JSON lines in, JSON lines out.
     Classify(ClassifyArgs),
-    /// Evaluate the shipped weights through the Rust path on labelled sets, beside VADER.
+    /// Evaluate the shipped weights through the Rust path on labelled sets, per language, beside a lexicon baseline.
     Eval(EvalArgs),
     /// Manage API keys and per-tenant settings of a data folder (offline; a running server reloads them).
     Keys(crate::keys::KeysArgs),
@@ -118,7 +118,8 @@ pub struct ClassifyArgs {
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// Labelled JSON lines files `{"text","label"}` (label: negative|neutral|positive). Default: every
-    /// held-out set of the recipe (`models/recipe/data/test_*.jsonl` beside the weights folder).
+    /// held-out set of the recipe beside the weights folder: `models/recipe/data/heldout/sentiment_*.jsonl`
+    /// (per language) and `models/recipe/data/test_*.jsonl` (English).
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,

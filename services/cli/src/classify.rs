@@ -1,11 +1,13 @@
 //! `earshot classify` (JSON lines in, labels out, no server) and `earshot eval` (accuracy of the
-//! shipped weights through the Rust path, beside VADER on the same texts).
+//! shipped weights through the Rust path, per language, beside a lexicon baseline on the same texts:
+//! VADER for English, `models/lexicons/<lang>.tsv` for German, French, Italian and Spanish).
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use earshot_models::lexicon::Lexicon;
 use earshot_models::onnx::{OnnxClassifier, OnnxOptions};
 use earshot_models::weights::Weights;
 use earshot_models::{Classifier, Label};
@@ -142,11 +144,22 @@ fn vader_label(analyzer: &vader_sentiment::SentimentIntensityAnalyzer, text: &st
 struct LabelledLine {
     text: String,
     label: String,
+    #[serde(default)]
+    lang: Option<String>,
 }
 
-fn read_labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<usize>)> {
+/// A labelled file: texts, labels, and its language (the `lang` field of its lines when they agree; English
+/// when absent, as in the recipe's English test sets).
+struct Labelled {
+    texts: Vec<String>,
+    labels: Vec<usize>,
+    language: String,
+}
+
+fn read_labelled(path: &Path) -> anyhow::Result<Labelled> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let (mut texts, mut labels) = (Vec::new(), Vec::new());
+    let mut languages = std::collections::BTreeSet::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -156,10 +169,12 @@ fn read_labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<usize>)> {
             serde_json::from_str(&line).with_context(|| format!("{}:{}", path.display(), i + 1))?;
         let label = label_index(&l.label)
             .with_context(|| format!("{}:{}: unknown label {:?}", path.display(), i + 1, l.label))?;
+        languages.insert(l.lang.unwrap_or_else(|| "en".into()));
         texts.push(l.text);
         labels.push(label);
     }
-    Ok((texts, labels))
+    let language = if languages.len() == 1 { languages.into_iter().next().unwrap_or_default() } else { "mixed".into() };
+    Ok(Labelled { texts, labels, language })
 }
 
 fn print_scores(name: &str, s: &Scores) {
@@ -174,17 +189,44 @@ fn scores_json(s: &Scores) -> serde_json::Value {
     json!({"n": s.n, "accuracy": s.accuracy, "macro_f1": s.macro_f1, "recall": s.recall, "confusion": s.confusion})
 }
 
-/// The recipe's held-out sets, `<weights>/../recipe/data/test_*.jsonl`, in name order.
+fn jsonl_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(".jsonl"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The recipe's held-out sets in name order: the hand-written per-language sets
+/// `<weights>/../recipe/data/heldout/sentiment_*.jsonl`, then the English test splits `data/test_*.jsonl`.
 fn held_out_sets(weights: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let data = weights.join("../recipe/data");
-    let mut sets: Vec<PathBuf> = std::fs::read_dir(&data)
-        .with_context(|| format!("no labelled files given and no held-out sets in {}", data.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("test_") && n.ends_with(".jsonl")))
-        .collect();
-    sets.sort();
-    anyhow::ensure!(!sets.is_empty(), "no labelled files given and no test_*.jsonl in {}", data.display());
+    let mut sets = jsonl_files(&data.join("heldout"), "sentiment_");
+    sets.extend(jsonl_files(&data, "test_"));
+    anyhow::ensure!(!sets.is_empty(), "no labelled files given and no held-out sets in {}", data.display());
     Ok(sets)
+}
+
+/// One line per set: language, accuracy and macro-F1 of the model and of the baseline (VADER for English,
+/// the language's lexicon otherwise; `VADER*`: no lexicon for that language, VADER is English-only).
+fn print_summary(rows: &[(String, String, &str, Scores, Scores)]) {
+    if rows.len() < 2 {
+        return;
+    }
+    println!("\nset                      lang   n      earshot acc / F1    baseline acc / F1");
+    for (name, language, baseline_name, ours, baseline) in rows {
+        println!(
+            "{name:<24} {language:<6} {:<6} {:.3} / {:.3}       {:.3} / {:.3} ({baseline_name})",
+            ours.n, ours.accuracy, ours.macro_f1, baseline.accuracy, baseline.macro_f1
+        );
+    }
 }
 
 /// Entry point of `earshot eval`.
@@ -192,10 +234,12 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let files = if args.files.is_empty() { held_out_sets(&args.model.weights_dir())? } else { args.files.clone() };
     let mut model = load(&args.model)?;
     let vader = vader_sentiment::SentimentIntensityAnalyzer::new();
+    let lexicons = args.model.weights_dir().join("../lexicons");
     println!("model {}", model.version());
     let mut report = serde_json::Map::new();
+    let mut summary = Vec::new();
     for path in &files {
-        let (texts, truth) = read_labelled(path)?;
+        let Labelled { texts, labels: truth, language } = read_labelled(path)?;
         let started = Instant::now();
         let mut predicted = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(32) {
@@ -204,13 +248,32 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
         }
         let seconds = started.elapsed().as_secs_f64();
         let ours = score(&truth, &predicted);
-        let vader_predicted: Vec<usize> = texts.iter().map(|t| vader_label(&vader, t)).collect();
-        let baseline = score(&truth, &vader_predicted);
-        println!("{} ({} texts, {:.0} texts/s)", path.display(), ours.n, ours.n as f64 / seconds.max(1e-9));
+        // Baseline: VADER for English, the language's own lexicon (models/lexicons/) for the others.
+        let lexicon = if language == "en" { None } else { Lexicon::open(&lexicons, &language).ok() };
+        let (baseline_name, baseline_predicted): (&str, Vec<usize>) = match &lexicon {
+            Some(lexicon) => ("lexicon", texts.iter().map(|t| lexicon.label(t) as usize).collect()),
+            None if language == "en" => ("VADER", texts.iter().map(|t| vader_label(&vader, t)).collect()),
+            // No lexicon for this language: VADER shows what an English-only baseline gets.
+            None => ("VADER*", texts.iter().map(|t| vader_label(&vader, t)).collect()),
+        };
+        let baseline = score(&truth, &baseline_predicted);
+        println!(
+            "{} [{language}] ({} texts, {:.0} texts/s)",
+            path.display(),
+            ours.n,
+            ours.n as f64 / seconds.max(1e-9)
+        );
         print_scores("earshot", &ours);
-        print_scores("VADER", &baseline);
-        report.insert(path.display().to_string(), json!({"earshot": scores_json(&ours), "vader": scores_json(&baseline)}));
+        print_scores(baseline_name, &baseline);
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        summary.push((stem, language.clone(), baseline_name, ours.clone(), baseline.clone()));
+        let baseline_key = if baseline_name == "lexicon" { "lexicon" } else { "vader" };
+        report.insert(
+            path.display().to_string(),
+            json!({"language": language, "earshot": scores_json(&ours), baseline_key: scores_json(&baseline)}),
+        );
     }
+    print_summary(&summary);
     if args.json {
         println!("{}", serde_json::Value::Object(report));
     }
