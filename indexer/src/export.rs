@@ -52,7 +52,11 @@ impl ExportPlan {
     }
 
     /// The next `n` mentions and the cursor after the last of them; `None` when all are read. Blocking.
-    pub fn next_chunk(&mut self, indexer: &Indexer, n: usize) -> Result<Option<(Vec<Mention>, ExportCursor)>, IndexError> {
+    pub fn next_chunk(
+        &mut self,
+        indexer: &Indexer,
+        n: usize,
+    ) -> Result<Option<(Vec<Mention>, ExportCursor)>, IndexError> {
         let end = (self.next + n.max(1)).min(self.matches.len());
         if self.next == end {
             return Ok(None);

@@ -105,7 +105,7 @@ pub fn upgrade_if_needed(dir: &Path) -> Result<Option<u64>, IndexError> {
 mod tests {
     use super::*;
     use crate::schema::NEWEST_FIELD;
-    use tantivy::schema::{Schema, STORED, STRING, FAST};
+    use tantivy::schema::{Schema, FAST, STORED, STRING};
 
     #[test]
     fn an_old_index_is_rebuilt_with_every_mention() {
@@ -119,7 +119,12 @@ mod tests {
         let old = Index::create_in_dir(&path, b.build()).expect("create");
         let mut w = old.writer_with_num_threads(1, 15 << 20).expect("writer");
         for i in 0..3 {
-            let m = Mention { id: format!("m{i}"), tenant: "t".into(), text: format!("hello number {i}"), ..Default::default() };
+            let m = Mention {
+                id: format!("m{i}"),
+                tenant: "t".into(),
+                text: format!("hello number {i}"),
+                ..Default::default()
+            };
             let mut d = TantivyDocument::default();
             d.add_bytes(raw, &m.encode_to_vec());
             d.add_text(version, "v1");

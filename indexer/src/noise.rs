@@ -19,8 +19,16 @@ pub const NEAR_DUPLICATE_MIN_WORDS: usize = 5;
 
 /// Spam phrases; one of them together with a link flags a mention.
 const SPAM_PHRASES: &[&str] = &[
-    "free followers", "click here", "dm me", "giveaway", "earn $", "100% free", "crypto signal", "whatsapp me",
-    "check my bio", "limited offer",
+    "free followers",
+    "click here",
+    "dm me",
+    "giveaway",
+    "earn $",
+    "100% free",
+    "crypto signal",
+    "whatsapp me",
+    "check my bio",
+    "limited offer",
 ];
 
 pub use crate::stopwords::is_stopword;
@@ -152,7 +160,12 @@ fn band(hash: u64, i: u8) -> u16 {
 impl NearDuplicates {
     /// A detector remembering about `capacity` mentions.
     pub fn new(capacity: usize) -> Self {
-        NearDuplicates { capacity: capacity.max(2), current: Generation::default(), previous: Generation::default(), next_seq: 0 }
+        NearDuplicates {
+            capacity: capacity.max(2),
+            current: Generation::default(),
+            previous: Generation::default(),
+            next_seq: 0,
+        }
     }
 
     /// Records mention `key` (a hash of tenant and id) of `tenant` with `hash` and says whether an
@@ -176,9 +189,8 @@ impl NearDuplicates {
             }
         }
         let before = own_seq.unwrap_or(u64::MAX);
-        let duplicate = candidates
-            .iter()
-            .any(|e| e.seq < before && (e.hash ^ hash).count_ones() <= NEAR_DUPLICATE_DISTANCE);
+        let duplicate =
+            candidates.iter().any(|e| e.seq < before && (e.hash ^ hash).count_ones() <= NEAR_DUPLICATE_DISTANCE);
         if own_seq.is_none() {
             self.insert(tenant, Entry { hash, key, seq: self.next_seq });
             self.next_seq += 1;
@@ -252,7 +264,7 @@ mod tests {
         assert!(d.check("t", 2, h ^ 0b101)); // distance 2
         assert!(!d.check("u", 3, h)); // other tenant
         assert!(!d.check("t", 4, !h)); // far
-        // Re-indexing the first mention does not make it a copy of the later one.
+                                       // Re-indexing the first mention does not make it a copy of the later one.
         assert!(!d.check("t", 1, h));
         assert!(d.check("t", 2, h ^ 0b101));
     }

@@ -70,21 +70,28 @@ fn filter(query: impl Query) -> Box<dyn Query> {
 
 impl Indexer {
     /// Wraps `query` with the tenant and time filters every search must apply.
-    pub fn scoped_query(&self, tenant: &str, query: Box<dyn Query>, from: Option<i64>, to: Option<i64>) -> Box<dyn Query> {
+    pub fn scoped_query(
+        &self,
+        tenant: &str,
+        query: Box<dyn Query>,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Box<dyn Query> {
         let f = self.fields();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
             (Occur::Must, query),
-            (
-                Occur::Must,
-                filter(TermQuery::new(Term::from_field_text(f.tenant, tenant), IndexRecordOption::Basic)),
-            ),
+            (Occur::Must, filter(TermQuery::new(Term::from_field_text(f.tenant, tenant), IndexRecordOption::Basic))),
         ];
         if from.is_some() || to.is_some() {
             let bound = |t: Option<i64>, inclusive: bool| match t {
                 None => Bound::Unbounded,
                 Some(s) => {
                     let term = Term::from_field_date(f.created_at, DateTime::from_timestamp_secs(s));
-                    if inclusive { Bound::Included(term) } else { Bound::Excluded(term) }
+                    if inclusive {
+                        Bound::Included(term)
+                    } else {
+                        Bound::Excluded(term)
+                    }
                 }
             };
             clauses.push((Occur::Must, filter(RangeQuery::new(bound(from, true), bound(to, false)))));
@@ -103,8 +110,8 @@ impl Indexer {
             Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
             Sort::TimeDesc | Sort::TimeAsc => {
                 let order = if params.sort == Sort::TimeDesc { Order::Desc } else { Order::Asc };
-                let (docs, total): (Vec<(Option<DateTime>, DocAddress)>, usize) = searcher
-                    .search(&query, &(top.order_by_fast_field::<DateTime>("created_at", order), Count))?;
+                let (docs, total): (Vec<(Option<DateTime>, DocAddress)>, usize) =
+                    searcher.search(&query, &(top.order_by_fast_field::<DateTime>("created_at", order), Count))?;
                 (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
             }
         };
@@ -147,7 +154,13 @@ impl Indexer {
     }
 
     /// Counts matches. CPU-bound: call it from a blocking context.
-    pub fn count(&self, tenant: &str, query: Box<dyn Query>, from: Option<i64>, to: Option<i64>) -> Result<u64, IndexError> {
+    pub fn count(
+        &self,
+        tenant: &str,
+        query: Box<dyn Query>,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<u64, IndexError> {
         let query = self.scoped_query(tenant, query, from, to);
         Ok(self.searcher().search(&query, &Count)? as u64)
     }

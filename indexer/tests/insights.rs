@@ -34,7 +34,12 @@ fn mention(m: &M) -> Mention {
         sentiment: m.label as i32,
         sentiment_score: m.score,
         engagement_type: m.kind as i32,
-        author: Some(Author { id: m.author.0.into(), handle: m.author.0.into(), followers: m.author.1, ..Default::default() }),
+        author: Some(Author {
+            id: m.author.0.into(),
+            handle: m.author.0.into(),
+            followers: m.author.1,
+            ..Default::default()
+        }),
         counts: Some(EngagementCounts { likes: m.author.2, ..Default::default() }),
         ..Default::default()
     }
@@ -45,11 +50,51 @@ use Sentiment::{Negative as Neg, Neutral as Neu, Positive as Pos, Unspecified as
 
 const FIXTURE: &[M] = &[
     // Around Berlin's spring-forward night (2024-03-31 02:00 CET → 03:00 CEST).
-    M { id: "d1", at: "2024-03-30T22:30:00Z", text: "late night acme order arrived", label: Pos, score: 0.9, kind: Post, author: ("ann", 100, 5) },
-    M { id: "d2", at: "2024-03-30T23:30:00Z", text: "acme support answered fast at night", label: Pos, score: 0.9, kind: Post, author: ("ann", 120, 1) },
-    M { id: "d3", at: "2024-03-31T21:30:00Z", text: "acme shipping was late again sadly", label: Neg, score: 0.8, kind: Repost, author: ("bob", 5000, 0) },
-    M { id: "d4", at: "2024-03-31T22:30:00Z", text: "acme keyboard feels solid and quiet", label: Pos, score: 0.9, kind: Quote, author: ("cat", 10, 40) },
-    M { id: "d5", at: "2024-03-31T10:00:00Z", text: "acme store opening hours on easter sunday", label: Neu, score: 0.7, kind: Post, author: ("dan", 0, 0) },
+    M {
+        id: "d1",
+        at: "2024-03-30T22:30:00Z",
+        text: "late night acme order arrived",
+        label: Pos,
+        score: 0.9,
+        kind: Post,
+        author: ("ann", 100, 5),
+    },
+    M {
+        id: "d2",
+        at: "2024-03-30T23:30:00Z",
+        text: "acme support answered fast at night",
+        label: Pos,
+        score: 0.9,
+        kind: Post,
+        author: ("ann", 120, 1),
+    },
+    M {
+        id: "d3",
+        at: "2024-03-31T21:30:00Z",
+        text: "acme shipping was late again sadly",
+        label: Neg,
+        score: 0.8,
+        kind: Repost,
+        author: ("bob", 5000, 0),
+    },
+    M {
+        id: "d4",
+        at: "2024-03-31T22:30:00Z",
+        text: "acme keyboard feels solid and quiet",
+        label: Pos,
+        score: 0.9,
+        kind: Quote,
+        author: ("cat", 10, 40),
+    },
+    M {
+        id: "d5",
+        at: "2024-03-31T10:00:00Z",
+        text: "acme store opening hours on easter sunday",
+        label: Neu,
+        score: 0.7,
+        kind: Post,
+        author: ("dan", 0, 0),
+    },
     M { id: "d6", at: "2024-03-31T11:00:00Z", text: "acme", label: Unc, score: 0.0, kind: Post, author: ("dan", 0, 0) },
 ];
 
@@ -74,7 +119,8 @@ fn volume_buckets_follow_local_days_across_dst() {
     let q = insight_query(idx.fields(), "t", all(), from, to, Noise::default());
     let berlin = parse_zone("Europe/Berlin").expect("zone");
     let e = edges(from, to, Interval::Day, berlin).expect("edges");
-    let buckets = volume(&searcher, &*q, VolumeParams { edges: e.clone(), split: Some(Split::EngagementType) }).expect("volume");
+    let buckets =
+        volume(&searcher, &*q, VolumeParams { edges: e.clone(), split: Some(Split::EngagementType) }).expect("volume");
     // Local days: Mar 30 holds d1 (23:30 CET); Mar 31 (23 hours) holds d2 (00:30 CET), d5, d6 and d3
     // (23:30 CEST); Apr 1 holds d4 (00:30 CEST).
     assert_eq!(buckets.iter().map(|b| b.total).collect::<Vec<_>>(), vec![1, 4, 1, 0]);
@@ -97,7 +143,14 @@ fn volume_buckets_follow_local_days_across_dst() {
 fn sentiment_counts_net_and_mean_by_hand() {
     let dir = tempfile::tempdir().expect("tempdir");
     let idx = open(dir.path(), FIXTURE.iter().map(mention).collect());
-    let q = insight_query(idx.fields(), "t", all(), utc("2024-03-30T00:00:00Z"), utc("2024-04-02T00:00:00Z"), Noise::default());
+    let q = insight_query(
+        idx.fields(),
+        "t",
+        all(),
+        utc("2024-03-30T00:00:00Z"),
+        utc("2024-04-02T00:00:00Z"),
+        Noise::default(),
+    );
     let s = sentiment(&idx.searcher(), &*q).expect("sentiment");
     assert_eq!((s.positive, s.neutral, s.negative, s.unclassified), (3, 1, 1, 1));
     // (P − N) / (P + N) = (3 − 1) / 4.
@@ -118,15 +171,27 @@ fn authors_by_mentions_reach_and_engagement() {
     let top = top_authors(&idx.searcher(), &*q, 2).expect("authors");
     assert_eq!(top.unique, 4);
     // ann and dan have 2 mentions each (tie broken by key); bob has 5000 followers; cat 40 likes.
-    assert_eq!(top.by_mentions.iter().map(|a| (a.key.as_str(), a.mentions)).collect::<Vec<_>>(), vec![("ann", 2), ("dan", 2)]);
+    assert_eq!(
+        top.by_mentions.iter().map(|a| (a.key.as_str(), a.mentions)).collect::<Vec<_>>(),
+        vec![("ann", 2), ("dan", 2)]
+    );
     assert_eq!(top.by_reach[0].key, "bob");
     assert_eq!(top.by_reach[1].followers, 120); // ann's largest follower count
-    assert_eq!(top.by_engagement.iter().map(|a| (a.key.as_str(), a.engagement)).collect::<Vec<_>>(), vec![("cat", 40), ("ann", 6)]);
+    assert_eq!(
+        top.by_engagement.iter().map(|a| (a.key.as_str(), a.engagement)).collect::<Vec<_>>(),
+        vec![("cat", 40), ("ann", 6)]
+    );
     assert_eq!(top.by_mentions[0].handle, "ann");
 }
 
 fn at(secs: i64, id: String, text: &str) -> Mention {
-    Mention { id, tenant: "t".into(), text: text.into(), created_at: Some(prost_types::Timestamp { seconds: secs, nanos: 0 }), ..Default::default() }
+    Mention {
+        id,
+        tenant: "t".into(),
+        text: text.into(),
+        created_at: Some(prost_types::Timestamp { seconds: secs, nanos: 0 }),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -195,7 +260,8 @@ fn function_words_of_de_it_fr_es_never_trend() {
     let q = insight_query(idx.fields(), "t", all(), t0, t0 + 2 * 86_400, Noise::default());
     let counts = term_counts(&idx.searcher(), &*q, ranges).expect("terms");
     let trending: Vec<String> = counts.significant(100, 1, |_| true).into_iter().map(|t| t.term).collect();
-    let function_words = ["auf", "mit", "und", "die", "dem", "per", "non", "del", "le", "la", "est", "en", "el", "no", "dell"];
+    let function_words =
+        ["auf", "mit", "und", "die", "dem", "per", "non", "del", "le", "la", "est", "en", "el", "no", "dell"];
     for word in function_words {
         assert!(!trending.contains(&word.to_owned()), "`{word}` trends: {trending:?}");
     }

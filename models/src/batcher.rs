@@ -139,7 +139,11 @@ impl ClassifierHandle {
     }
 
     /// Classifies texts; fails at once with `QueueFull` when the queue is full.
-    pub async fn classify(&self, texts: Vec<String>, timeout: Option<Duration>) -> Result<Vec<Prediction>, ClassifyError> {
+    pub async fn classify(
+        &self,
+        texts: Vec<String>,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<Prediction>, ClassifyError> {
         let rx = self.submit(texts, timeout)?;
         rx.await.unwrap_or_else(|_| Err(ClassifyError::Unavailable("classifier thread stopped".into())))
     }
@@ -285,7 +289,8 @@ mod tests {
         let batches = Arc::new(Mutex::new(Vec::new()));
         let recorded = batches.clone();
         let options = BatchOptions { max_batch_tokens: 64, max_batch_texts: 8, queue_capacity: 16 };
-        let handle = ClassifierHandle::spawn(move || Ok(Box::new(Fake { batches: recorded }) as Box<dyn Classifier>), options);
+        let handle =
+            ClassifierHandle::spawn(move || Ok(Box::new(Fake { batches: recorded }) as Box<dyn Classifier>), options);
         assert_eq!(handle.ready().await, ModelState::Ready("fake".into()));
         let texts: Vec<String> = (0..40).map(|i| "x".repeat(i + 1)).collect();
         let predictions = handle.classify(texts.clone(), None).await.expect("classify");
@@ -300,16 +305,16 @@ mod tests {
 
     #[tokio::test]
     async fn expired_deadline_and_failed_load_are_reported() {
-        let handle = ClassifierHandle::spawn(
-            || Err(ModelError::Load("no weights".into())),
-            BatchOptions::default(),
-        );
+        let handle = ClassifierHandle::spawn(|| Err(ModelError::Load("no weights".into())), BatchOptions::default());
         assert!(matches!(handle.ready().await, ModelState::Failed(_)));
         let err = handle.classify(vec!["x".into()], None).await.expect_err("failed model");
         assert!(matches!(err, ClassifyError::Unavailable(_)));
 
         let batches = Arc::new(Mutex::new(Vec::new()));
-        let ok = ClassifierHandle::spawn(move || Ok(Box::new(Fake { batches }) as Box<dyn Classifier>), BatchOptions::default());
+        let ok = ClassifierHandle::spawn(
+            move || Ok(Box::new(Fake { batches }) as Box<dyn Classifier>),
+            BatchOptions::default(),
+        );
         ok.ready().await;
         let err = ok.classify(vec!["x".into()], Some(Duration::ZERO)).await.expect_err("deadline");
         assert_eq!(err, ClassifyError::DeadlineExceeded);

@@ -129,7 +129,11 @@ impl Classifier for OnnxClassifier {
 
     fn classify(&mut self, texts: &[&str]) -> Result<Vec<Prediction>, ModelError> {
         let temperature = self.weights.temperature;
-        Ok(self.logits(texts)?.into_iter().map(|l| Prediction::from_probabilities(calibrated(l, temperature))).collect())
+        Ok(self
+            .logits(texts)?
+            .into_iter()
+            .map(|l| Prediction::from_probabilities(calibrated(l, temperature)))
+            .collect())
     }
 }
 

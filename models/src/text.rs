@@ -85,7 +85,9 @@ impl TextEncoder {
         };
         let (bos, pad, eos) = (id("<s>")?, id("<pad>")?, id("</s>")?);
         if (bos, pad, eos) != (0, 1, 2) {
-            return Err(ModelError::Load(format!("tokenizer special ids <s>={bos} <pad>={pad} </s>={eos}, expected 0/1/2")));
+            return Err(ModelError::Load(format!(
+                "tokenizer special ids <s>={bos} <pad>={pad} </s>={eos}, expected 0/1/2"
+            )));
         }
         Ok(TextEncoder { tokenizer, max_len, pad_id: i64::from(pad) })
     }
@@ -132,7 +134,10 @@ mod tests {
 
     #[test]
     fn normalisation_matches_the_recipe() {
-        assert_eq!(normalize("@acme your app  is down https://t.co/x1 see www.acme.com/status"), "@user your app is down http see http");
+        assert_eq!(
+            normalize("@acme your app  is down https://t.co/x1 see www.acme.com/status"),
+            "@user your app is down http see http"
+        );
         assert_eq!(normalize("mail me a@b.com, cc @bob!"), "mail me a@b.com, cc @user!");
         assert_eq!(normalize("  @x@y  "), "@user@y");
         assert_eq!(normalize("HTTPS://A.B"), "http");

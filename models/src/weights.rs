@@ -37,8 +37,7 @@ struct ModelConfig {
 }
 
 fn sha256_file(path: &Path) -> Result<String, ModelError> {
-    let mut file =
-        std::fs::File::open(path).map_err(|e| ModelError::Load(format!("{}: {e}", path.display())))?;
+    let mut file = std::fs::File::open(path).map_err(|e| ModelError::Load(format!("{}: {e}", path.display())))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -90,7 +89,9 @@ impl Weights {
         labels.sort();
         let labels: Vec<String> = labels.into_iter().map(|(_, v)| v).collect();
         if labels != ["negative", "neutral", "positive"] {
-            return Err(ModelError::Load(format!("config.json: labels {labels:?}, expected negative/neutral/positive")));
+            return Err(ModelError::Load(format!(
+                "config.json: labels {labels:?}, expected negative/neutral/positive"
+            )));
         }
         let version = hex::encode(version.finalize());
         Ok(Weights {
@@ -163,10 +164,16 @@ mod tests {
         let sums = std::fs::read_to_string(dir.path().join("SHA256SUMS")).expect("sums");
         std::fs::write(dir.path().join("calibration.json"), r#"{"temperature": 2.0}"#).expect("write");
         let sha = sha256_file(&dir.path().join("calibration.json")).expect("sha");
-        let sums: String = sums
-            .lines()
-            .map(|l| if l.ends_with("calibration.json") { format!("{sha}  calibration.json\n") } else { format!("{l}\n") })
-            .collect();
+        let sums: String =
+            sums.lines()
+                .map(|l| {
+                    if l.ends_with("calibration.json") {
+                        format!("{sha}  calibration.json\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
         std::fs::write(dir.path().join("SHA256SUMS"), sums).expect("write");
         let recalibrated = Weights::open(dir.path()).expect("open");
         assert_ne!(recalibrated.version, w.version);

@@ -43,7 +43,8 @@ fn root() -> PathBuf {
 
 fn references() -> Vec<Reference> {
     let text = std::fs::read_to_string(root().join("recipe/reference_scores.jsonl")).expect("reference file");
-    let refs: Vec<Reference> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("json")).collect();
+    let refs: Vec<Reference> =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("json")).collect();
     assert!(refs.len() >= 10, "too few reference texts");
     refs
 }
@@ -98,7 +99,12 @@ fn calibrated_scores_match_python() {
         // this model). The label must match wherever Python was not borderline.
         let logits = model.logits(&[r.text.as_str()]).expect("logits")[0];
         for k in 0..3 {
-            assert!((logits[k] - r.logits[k]).abs() < 0.25, "{:?}: rust logits {logits:?} vs python {:?}", r.text, r.logits);
+            assert!(
+                (logits[k] - r.logits[k]).abs() < 0.25,
+                "{:?}: rust logits {logits:?} vs python {:?}",
+                r.text,
+                r.logits
+            );
         }
         for k in 0..3 {
             assert!(
@@ -114,7 +120,11 @@ fn calibrated_scores_match_python() {
         }
         // Batched: the same answer wherever the model is confident.
         if alone.score > 0.75 {
-            assert_eq!(b.label, alone.label, "{:?} batched {:?} vs alone {:?}", r.text, b.probabilities, alone.probabilities);
+            assert_eq!(
+                b.label, alone.label,
+                "{:?} batched {:?} vs alone {:?}",
+                r.text, b.probabilities, alone.probabilities
+            );
         }
     }
 }

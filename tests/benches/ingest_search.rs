@@ -34,7 +34,11 @@ async fn main() {
     let streams = env_or("EARSHOT_BENCH_STREAMS", 2) as u64;
     let runs = env_or("EARSHOT_BENCH_QUERY_RUNS", 200);
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Sandbox::start_in(dir.path(), &["--no-classifier", "--commit-interval-ms", "1000", "--index-memory-mb", "512", "--index-threads", "2"]).await;
+    let server = Sandbox::start_in(
+        dir.path(),
+        &["--no-classifier", "--commit-interval-ms", "1000", "--index-memory-mb", "512", "--index-threads", "2"],
+    )
+    .await;
     let end = now_secs();
     let days = 90;
 
@@ -90,15 +94,20 @@ async fn main() {
 
     println!("## Ingest ({total} mentions, {streams} streams × batches of 500, no classification)\n");
     println!("| measure | value |\n|---|---|");
-    println!("| acknowledged (fsynced) | {:.1} s, {:.0} mentions/s |", acked.as_secs_f64(), total as f64 / acked.as_secs_f64());
-    println!("| all searchable | {:.1} s, {:.0} mentions/s |", searchable.as_secs_f64(), total as f64 / searchable.as_secs_f64());
+    println!(
+        "| acknowledged (fsynced) | {:.1} s, {:.0} mentions/s |",
+        acked.as_secs_f64(),
+        total as f64 / acked.as_secs_f64()
+    );
+    println!(
+        "| all searchable | {:.1} s, {:.0} mentions/s |",
+        searchable.as_secs_f64(),
+        total as f64 / searchable.as_secs_f64()
+    );
     println!("| server peak RSS | {:.0} MiB |", peak_rss_mib(server.pid()));
 
     let mut search = server.search().await;
-    let week = Some(TimeRange {
-        from: Some(prost_types::Timestamp { seconds: end - 7 * 86_400, nanos: 0 }),
-        to: None,
-    });
+    let week = Some(TimeRange { from: Some(prost_types::Timestamp { seconds: end - 7 * 86_400, nanos: 0 }), to: None });
     let cases: Vec<(&str, SearchRequest)> = vec![
         ("term, newest 20", SearchRequest { query: "refund".into(), ..Default::default() }),
         ("rare term, newest 20", SearchRequest { query: "thermostat".into(), ..Default::default() }),
@@ -106,7 +115,10 @@ async fn main() {
         ("OR, newest 20", SearchRequest { query: "refund OR replacement OR warranty".into(), ..Default::default() }),
         ("phrase, newest 20", SearchRequest { query: "\"customer service\"".into(), ..Default::default() }),
         ("term + last 7 days", SearchRequest { query: "acme".into(), time_range: week, ..Default::default() }),
-        ("term, relevance 20", SearchRequest { query: "battery".into(), sort: SortOrder::Relevance as i32, ..Default::default() }),
+        (
+            "term, relevance 20",
+            SearchRequest { query: "battery".into(), sort: SortOrder::Relevance as i32, ..Default::default() },
+        ),
         ("match all, newest 100", SearchRequest { page_size: 100, ..Default::default() }),
     ];
     println!("\n## Search latency (gRPC round trip, {runs} runs each, sequential)\n");
@@ -127,7 +139,12 @@ async fn main() {
     let mut count = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        count = search.count(CountRequest { query: "acme OR globex".into(), ..Default::default() }).await.expect("count").into_inner().count;
+        count = search
+            .count(CountRequest { query: "acme OR globex".into(), ..Default::default() })
+            .await
+            .expect("count")
+            .into_inner()
+            .count;
         times.push(t.elapsed());
     }
     times.sort();

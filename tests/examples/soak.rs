@@ -72,7 +72,9 @@ async fn main() {
                     tally.lock().expect("lock").record("Ingest", &result);
                     match result {
                         Ok(r) => acked.lock().expect("lock").extend(r.into_inner().results.into_iter().map(|r| r.id)),
-                        Err(s) if s.code() == tonic::Code::ResourceExhausted => tokio::time::sleep(Duration::from_millis(200)).await,
+                        Err(s) if s.code() == tonic::Code::ResourceExhausted => {
+                            tokio::time::sleep(Duration::from_millis(200)).await
+                        }
                         Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
                     }
                 }
@@ -84,7 +86,9 @@ async fn main() {
                 let mut search = server.search().await;
                 let mut insights = InsightsServiceClient::new(server.channel().await);
                 while !stop.load(Ordering::Relaxed) {
-                    let s = search.search(SearchRequest { query: "acme AND outage".into(), page_size: 20, ..Default::default() }).await;
+                    let s = search
+                        .search(SearchRequest { query: "acme AND outage".into(), page_size: 20, ..Default::default() })
+                        .await;
                     tally.lock().expect("lock").record("Search", &s);
                     let c = search.count(CountRequest { query: "router".into(), ..Default::default() }).await;
                     tally.lock().expect("lock").record("Count", &c);
@@ -118,7 +122,10 @@ async fn main() {
     }
     let server = Sandbox::start_in(dir.path(), flags).await;
     let mut ingest = server.ingest().await;
-    ingest.ingest(IngestRequest { mentions: vec![mention("final-marker", "marker")], wait_searchable: true }).await.expect("marker");
+    ingest
+        .ingest(IngestRequest { mentions: vec![mention("final-marker", "marker")], wait_searchable: true })
+        .await
+        .expect("marker");
     // Every mention, through the export stream (paging stops at 100,000 results).
     let mut export = ExportServiceClient::new(server.channel().await);
     let request = ExportRequest { query: "soak".into(), chunk_size: 1000, ..Default::default() };
@@ -136,7 +143,11 @@ async fn main() {
     let doubled = seen.values().filter(|n| **n > 1).count();
     peak = peak.max(peak_rss_mib(server.pid()));
     let tally = std::mem::take(&mut *tally.lock().expect("lock"));
-    println!("soak: {cycles} cycles of {}s, kill -9 at the end of each, model {}", cycle.as_secs(), if model { "on" } else { "off" });
+    println!(
+        "soak: {cycles} cycles of {}s, kill -9 at the end of each, model {}",
+        cycle.as_secs(),
+        if model { "on" } else { "off" }
+    );
     println!("wall: {:.0} s", started.elapsed().as_secs_f64());
     for (what, n) in &tally.calls {
         println!("calls {what}: {n}");

@@ -38,11 +38,10 @@ pub fn earshot_bin() -> PathBuf {
         // libtorch bindings (minutes).
         for (name, _) in std::env::vars_os() {
             let name = name.to_string_lossy();
-            let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
-                .iter()
-                .any(|p| name.starts_with(p))
-                || name == "CARGO_PRIMARY_PACKAGE"
-                || name == "CARGO_TARGET_TMPDIR";
+            let per_package =
+                ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"].iter().any(|p| name.starts_with(p))
+                    || name == "CARGO_PRIMARY_PACKAGE"
+                    || name == "CARGO_TARGET_TMPDIR";
             if per_package {
                 build.env_remove(name.as_ref());
             }
@@ -93,12 +92,7 @@ impl Sandbox {
 
     /// Starts the server on `data_dir` with extra flags and waits until `services` are SERVING (a
     /// replica without the indexer role serves no search).
-    pub async fn start_serving(
-        data_dir: &Path,
-        extra: &[&str],
-        tls_ca: Option<Vec<u8>>,
-        services: &[&str],
-    ) -> Sandbox {
+    pub async fn start_serving(data_dir: &Path, extra: &[&str], tls_ca: Option<Vec<u8>>, services: &[&str]) -> Sandbox {
         let mut child = Command::new(earshot_bin())
             .arg("serve")
             .arg("--listen")
@@ -110,7 +104,10 @@ impl Sandbox {
             .args(extra)
             .env("EARSHOT_LOG", "warn")
             // This checkout's weights, wherever the binary was built (CARGO_TARGET_DIR may be elsewhere).
-            .env("EARSHOT_MODEL_DIR", std::env::var_os("EARSHOT_MODEL_DIR").unwrap_or_else(|| checkout_weights().into()))
+            .env(
+                "EARSHOT_MODEL_DIR",
+                std::env::var_os("EARSHOT_MODEL_DIR").unwrap_or_else(|| checkout_weights().into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -230,7 +227,8 @@ pub async fn serve_refused(data_dir: &Path, extra: &[&str]) -> (std::process::Ex
         .env("EARSHOT_LOG", "warn")
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(SERVING_DEADLINE, run).await.expect("earshot serve should have exited").expect("run");
+    let out =
+        tokio::time::timeout(SERVING_DEADLINE, run).await.expect("earshot serve should have exited").expect("run");
     (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

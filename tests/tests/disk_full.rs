@@ -53,7 +53,10 @@ fn fill(dir: &Path) -> PathBuf {
 fn batch(prefix: &str, n: usize) -> IngestRequest {
     // Long texts: a batch needs more than the few bytes a full tmpfs may still have.
     let text = format!("acme outage report {}", "lorem ipsum ".repeat(200));
-    IngestRequest { mentions: (0..n).map(|i| mention(&format!("{prefix}{i}"), &text)).collect(), wait_searchable: false }
+    IngestRequest {
+        mentions: (0..n).map(|i| mention(&format!("{prefix}{i}"), &text)).collect(),
+        wait_searchable: false,
+    }
 }
 
 async fn count(server: &Sandbox) -> u64 {

@@ -37,7 +37,9 @@ fn jsonl_ids(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .expect("read export")
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line")["id"].as_str().expect("id").to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("a JSON line")["id"].as_str().expect("id").to_owned()
+        })
         .collect()
 }
 

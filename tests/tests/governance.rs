@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 use earshot_proto::v1::governance_service_client::GovernanceServiceClient;
-use earshot_proto::v1::{Author, CountRequest, EraseAuthorRequest, IngestRequest, IngestStatus, Mention, SearchRequest};
+use earshot_proto::v1::{
+    Author, CountRequest, EraseAuthorRequest, IngestRequest, IngestStatus, Mention, SearchRequest,
+};
 use earshot_tests::{all_ids, keys_command, mention, Sandbox};
 
 fn by(id: &str, text: &str, author_id: &str, handle: &str) -> Mention {
@@ -45,7 +47,8 @@ async fn erased_authors_stay_erased_across_restarts_and_crashes() {
     assert_eq!(erased.erased, 4);
     assert_eq!(acme_ids(&server).await, set(&["e4", "e5"]));
     let mut search = server.search().await;
-    let count = search.count(CountRequest { query: "slow OR down OR fine OR again".into(), ..Default::default() }).await;
+    let count =
+        search.count(CountRequest { query: "slow OR down OR fine OR again".into(), ..Default::default() }).await;
     assert_eq!(count.expect("count").into_inner().count, 0);
     let empty = governance.erase_author(EraseAuthorRequest::default()).await.expect_err("no author");
     assert_eq!(empty.code(), tonic::Code::InvalidArgument);
@@ -58,7 +61,8 @@ async fn erased_authors_stay_erased_across_restarts_and_crashes() {
 
     // The dedupe keys were forgotten: the same id may be ingested again, and that one stays.
     let again = vec![by("e1", "acme is back", "", "bob")];
-    let response = server.ingest().await.ingest(IngestRequest { mentions: again, wait_searchable: true }).await.expect("ingest");
+    let response =
+        server.ingest().await.ingest(IngestRequest { mentions: again, wait_searchable: true }).await.expect("ingest");
     assert_eq!(response.into_inner().results[0].status, IngestStatus::Accepted as i32);
     assert!(server.stop().await);
     let server = Sandbox::start_in(dir.path(), &["--no-classifier"]).await;

@@ -11,7 +11,8 @@ use tonic::Code;
 async fn ingest_n(server: &Sandbox, prefix: &str, n: usize, batch: usize) {
     let mut ingest = server.ingest().await;
     for start in (0..n).step_by(batch) {
-        let mentions = (start..(start + batch).min(n)).map(|i| mention(&format!("{prefix}{i}"), "acme router")).collect();
+        let mentions =
+            (start..(start + batch).min(n)).map(|i| mention(&format!("{prefix}{i}"), "acme router")).collect();
         let response = ingest.ingest(IngestRequest { mentions, wait_searchable: false }).await.expect("ingest");
         assert_eq!(response.into_inner().accepted as usize, batch.min(n - start));
     }
@@ -82,7 +83,8 @@ async fn made_up_paths_do_not_grow_the_metrics() {
     assert_eq!(call("/earshot.v1.SearchService/Nope0".into()).await, Code::Unimplemented);
     let baseline = scrape(&server.metrics).await.len();
     for i in 0..2000 {
-        let path = if i % 2 == 0 { format!("/earshot.v1.SearchService/Nope{i}") } else { format!("/made.up.Service{i}/M") };
+        let path =
+            if i % 2 == 0 { format!("/earshot.v1.SearchService/Nope{i}") } else { format!("/made.up.Service{i}/M") };
         call(path).await;
     }
     let after = scrape(&server.metrics).await;
@@ -99,8 +101,7 @@ async fn reads_answer_unavailable_until_the_replay_is_searchable() {
     ingest_n(&server, "r", 20_000, 1000).await;
     server.kill9().await;
     // Indexing 20,000 replayed mentions takes seconds; ingest is served at once, so reads meet it.
-    let server =
-        Sandbox::start_serving(dir.path(), &["--no-classifier"], None, &["earshot.v1.IngestService"]).await;
+    let server = Sandbox::start_serving(dir.path(), &["--no-classifier"], None, &["earshot.v1.IngestService"]).await;
     let mut unavailable = 0;
     loop {
         match count(&server, "").await {
@@ -137,7 +138,9 @@ async fn a_stream_stores_nothing_after_a_batch_that_failed() {
     assert_eq!(failure.code(), Code::ResourceExhausted, "{failure:?}");
     // Anything stored now would be stored without an acknowledgement.
     let mut wait = server.ingest().await;
-    wait.ingest(IngestRequest { mentions: vec![mention("marker", "marker")], wait_searchable: true }).await.expect("marker");
+    wait.ingest(IngestRequest { mentions: vec![mention("marker", "marker")], wait_searchable: true })
+        .await
+        .expect("marker");
     assert_eq!(count(&server, "stream").await.expect("count"), 10);
     assert!(server.stop().await);
 }
@@ -207,7 +210,8 @@ async fn bad_requests_get_invalid_argument_with_bounded_messages() {
     grpc.ready().await.expect("ready");
     let codec = tonic_prost::ProstCodec::<NotAnIngestRequest, earshot_proto::v1::IngestResponse>::default();
     let path = http::uri::PathAndQuery::from_static("/earshot.v1.IngestService/Ingest");
-    let status = grpc.unary(tonic::Request::new(NotAnIngestRequest { mentions: 7 }), path, codec).await.expect_err("bad");
+    let status =
+        grpc.unary(tonic::Request::new(NotAnIngestRequest { mentions: 7 }), path, codec).await.expect_err("bad");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
 
     // A rejected field never echoes more than a bounded piece of its value.

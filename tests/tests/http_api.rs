@@ -23,7 +23,8 @@ async fn the_json_api_is_the_grpc_contract() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["accepted"], 3);
 
-    let (status, body) = http_post(&server.web, "/api/earshot.v1.SearchService/Count", &[], r#"{"query":"acme"}"#).await;
+    let (status, body) =
+        http_post(&server.web, "/api/earshot.v1.SearchService/Count", &[], r#"{"query":"acme"}"#).await;
     assert_eq!(status, 200, "{body}");
     let grpc = server.search().await.count(CountRequest { query: "acme".into(), ..Default::default() }).await;
     assert_eq!(json(&body)["count"], grpc.expect("count").into_inner().count.to_string());
@@ -36,13 +37,15 @@ async fn the_json_api_is_the_grpc_contract() {
     assert_eq!(found["hits"][0]["mention"]["createdAt"], "2026-11-20T10:00:00Z");
     assert!(found["hits"][0]["highlight"].as_str().is_some_and(|h| h.contains("<b>acme</b>")), "{body}");
 
-    let (status, body) = http_post(&server.web, "/api/earshot.v1.SearchService/Search", &[], r#"{"query":"acme AND (down"}"#).await;
+    let (status, body) =
+        http_post(&server.web, "/api/earshot.v1.SearchService/Search", &[], r#"{"query":"acme AND (down"}"#).await;
     assert_eq!(status, 400, "{body}");
     let problem = json(&body);
     assert_eq!(problem["code"], "INVALID_ARGUMENT");
     assert_eq!(problem["violations"][0]["field"], "query");
 
-    let (status, body) = http_post(&server.web, "/api/earshot.v1.SearchService/Search", &[], r#"{"pageSize":"many"}"#).await;
+    let (status, body) =
+        http_post(&server.web, "/api/earshot.v1.SearchService/Search", &[], r#"{"pageSize":"many"}"#).await;
     assert_eq!(status, 400, "{body}");
     assert!(json(&body)["message"].as_str().is_some_and(|m| m.contains("SearchRequest")), "{body}");
 

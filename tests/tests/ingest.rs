@@ -93,8 +93,7 @@ async fn mixed_batch_gets_per_item_results_and_good_items_are_kept() {
         mention("b8", "good two"),
     ];
     let response = ingest.ingest(request(batch)).await.expect("ingest").into_inner();
-    let got: Vec<(u32, i32, &str)> =
-        response.results.iter().map(|r| (r.index, r.status, r.field.as_str())).collect();
+    let got: Vec<(u32, i32, &str)> = response.results.iter().map(|r| (r.index, r.status, r.field.as_str())).collect();
     let (ok, rej) = (IngestStatus::Accepted as i32, IngestStatus::Rejected as i32);
     assert_eq!(
         got,

@@ -51,7 +51,11 @@ async fn accept_webhook(listener: &tokio::net::TcpListener) -> (String, Vec<u8>)
         buf.extend_from_slice(&chunk[..n]);
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
-            let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).expect("length");
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("length");
             while buf.len() < i + 4 + len {
                 let n = conn.read(&mut chunk).await.expect("read body");
                 buf.extend_from_slice(&chunk[..n]);
@@ -76,7 +80,10 @@ async fn insights_end_to_end() {
 
     let mut ms = Vec::new();
     // Berlin's spring-forward day (2024-03-31) has 23 hours.
-    for (i, t) in ["2024-03-30T22:30:00Z", "2024-03-30T23:30:00Z", "2024-03-31T21:30:00Z", "2024-03-31T22:30:00Z"].iter().enumerate() {
+    for (i, t) in ["2024-03-30T22:30:00Z", "2024-03-30T23:30:00Z", "2024-03-31T21:30:00Z", "2024-03-31T22:30:00Z"]
+        .iter()
+        .enumerate()
+    {
         ms.push(at(format!("dst{i}"), utc(t), format!("dstcheck note {i}")));
     }
     // Share of voice on 2024-04-10: 6 acme, 2 globex.
@@ -111,7 +118,11 @@ async fn insights_end_to_end() {
     for k in 0..30 {
         ms.push(at(format!("spike{k}"), hour, format!("acme outage again, login dead {k}")));
     }
-    let response = ingest.ingest(IngestRequest { mentions: ms.clone(), wait_searchable: true }).await.expect("ingest").into_inner();
+    let response = ingest
+        .ingest(IngestRequest { mentions: ms.clone(), wait_searchable: true })
+        .await
+        .expect("ingest")
+        .into_inner();
     assert_eq!(response.accepted as usize, ms.len());
     assert!(response.searchable);
 
@@ -150,17 +161,28 @@ async fn insights_end_to_end() {
     let terms = insights.trending_terms(req).await.expect("terms").into_inner();
     assert_eq!((terms.foreground_total, terms.background_total), (10, 20));
     let expected = (0.6 - 1.0 / 21.0) * (0.6 * 21.0);
-    let top: Vec<(&str, u64, bool)> = terms.significant.iter().map(|t| (t.term.as_str(), t.foreground_count, (t.score - expected).abs() < 1e-9)).collect();
+    let top: Vec<(&str, u64, bool)> = terms
+        .significant
+        .iter()
+        .map(|t| (t.term.as_str(), t.foreground_count, (t.score - expected).abs() < 1e-9))
+        .collect();
     assert_eq!(top, vec![("#zetafail", 6, true), ("recall", 6, true)]);
     assert_eq!(terms.hashtags.len(), 1);
 
     // KPI orders(d) = 500 − 10·v(d − 2): the topic leads by 2 days with r = −1 over 18 days.
-    let points = (2..20).map(|d| KpiPoint { at: ts(june1 + d * DAY + 43_200), value: 500.0 - 10.0 * v(d - 2) as f64 }).collect();
+    let points =
+        (2..20).map(|d| KpiPoint { at: ts(june1 + d * DAY + 43_200), value: 500.0 - 10.0 * v(d - 2) as f64 }).collect();
     KpiServiceClient::new(channel.clone())
         .ingest_kpi(IngestKpiRequest { name: "orders".into(), points, ..Default::default() })
         .await
         .expect("kpi");
-    let req = CorrelateRequest { scope: scope("kappa", june1, june1 + 20 * DAY), kpi: "orders".into(), metric: SeriesMetric::Volume as i32, max_lag: 4, ..Default::default() };
+    let req = CorrelateRequest {
+        scope: scope("kappa", june1, june1 + 20 * DAY),
+        kpi: "orders".into(),
+        metric: SeriesMetric::Volume as i32,
+        max_lag: 4,
+        ..Default::default()
+    };
     let corr = insights.correlate(req).await.expect("correlate").into_inner();
     let best = corr.best.expect("best lag");
     assert_eq!((best.lag, best.n), (2, 18));
@@ -183,7 +205,11 @@ async fn insights_end_to_end() {
         ..Default::default()
     };
     let rule = insights.put_alert_rule(rule).await.expect("rule").into_inner();
-    let alert = tokio::time::timeout(Duration::from_secs(60), watch.next()).await.expect("an alert").expect("stream").expect("alert");
+    let alert = tokio::time::timeout(Duration::from_secs(60), watch.next())
+        .await
+        .expect("an alert")
+        .expect("stream")
+        .expect("alert");
     assert_eq!(alert.rule_id, rule.id);
     let spike = alert.spike.clone().expect("spike");
     assert_eq!(spike.start.map(|t| t.seconds), Some(hour));
@@ -215,7 +241,19 @@ async fn insights_end_to_end() {
     // The CLI prints the report and writes CSV with the same volume numbers.
     let csv_dir = dir.path().join("report");
     let output = std::process::Command::new(earshot_bin())
-        .args(["report", "dstcheck", "--server", &server.endpoint, "--from", "2024-03-30T00:00:00Z", "--to", "2024-04-02T00:00:00Z", "--tz", "Europe/Berlin", "--csv"])
+        .args([
+            "report",
+            "dstcheck",
+            "--server",
+            &server.endpoint,
+            "--from",
+            "2024-03-30T00:00:00Z",
+            "--to",
+            "2024-04-02T00:00:00Z",
+            "--tz",
+            "Europe/Berlin",
+            "--csv",
+        ])
         .arg(&csv_dir)
         .output()
         .expect("run earshot report");

@@ -14,11 +14,51 @@ const DAY: i64 = 86_400;
 
 /// Everyday posts per language, none with a problem word.
 const EVERYDAY: &[(&str, &[&str])] = &[
-    ("en", &["Just ordered the new headphones from the online shop, delivery is expected on Friday", "Does anyone know whether the store in the city centre opens on Sunday morning", "The customer magazine this month has a long article about the new stores", "My sister recommended their savings account and the branch staff were friendly"]),
-    ("de", &["Habe gerade die neuen Kopfhörer im Onlineshop bestellt, die Lieferung kommt am Freitag", "Weiß jemand, ob die Filiale in der Innenstadt am Sonntag geöffnet hat", "Im Kundenmagazin steht diesen Monat ein langer Artikel über die neuen Läden", "Meine Schwester hat mir das Sparkonto empfohlen und die Beratung war freundlich"]),
-    ("it", &["Ho appena ordinato le nuove cuffie dal negozio online, la consegna è prevista per venerdì", "Qualcuno sa se il negozio in centro è aperto domenica mattina", "La rivista dei clienti di questo mese ha un lungo articolo sui nuovi negozi", "Mia sorella mi ha consigliato il conto deposito e il personale della filiale era gentile"]),
-    ("fr", &["Je viens de commander les nouveaux écouteurs sur la boutique en ligne, livraison prévue vendredi", "Quelqu'un sait si le magasin du centre-ville est ouvert dimanche matin", "Le magazine client de ce mois contient un long article sur les nouvelles boutiques", "Ma sœur m'a conseillé le livret d'épargne et le conseiller de l'agence était aimable"]),
-    ("es", &["Acabo de pedir los nuevos auriculares en la tienda online, la entrega está prevista para el viernes", "Alguien sabe si la tienda del centro abre el domingo por la mañana", "La revista de clientes de este mes trae un artículo largo sobre las nuevas tiendas", "Mi hermana me recomendó la cuenta de ahorro y el personal de la sucursal fue muy amable"]),
+    (
+        "en",
+        &[
+            "Just ordered the new headphones from the online shop, delivery is expected on Friday",
+            "Does anyone know whether the store in the city centre opens on Sunday morning",
+            "The customer magazine this month has a long article about the new stores",
+            "My sister recommended their savings account and the branch staff were friendly",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "Habe gerade die neuen Kopfhörer im Onlineshop bestellt, die Lieferung kommt am Freitag",
+            "Weiß jemand, ob die Filiale in der Innenstadt am Sonntag geöffnet hat",
+            "Im Kundenmagazin steht diesen Monat ein langer Artikel über die neuen Läden",
+            "Meine Schwester hat mir das Sparkonto empfohlen und die Beratung war freundlich",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "Ho appena ordinato le nuove cuffie dal negozio online, la consegna è prevista per venerdì",
+            "Qualcuno sa se il negozio in centro è aperto domenica mattina",
+            "La rivista dei clienti di questo mese ha un lungo articolo sui nuovi negozi",
+            "Mia sorella mi ha consigliato il conto deposito e il personale della filiale era gentile",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "Je viens de commander les nouveaux écouteurs sur la boutique en ligne, livraison prévue vendredi",
+            "Quelqu'un sait si le magasin du centre-ville est ouvert dimanche matin",
+            "Le magazine client de ce mois contient un long article sur les nouvelles boutiques",
+            "Ma sœur m'a conseillé le livret d'épargne et le conseiller de l'agence était aimable",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "Acabo de pedir los nuevos auriculares en la tienda online, la entrega está prevista para el viernes",
+            "Alguien sabe si la tienda del centro abre el domingo por la mañana",
+            "La revista de clientes de este mes trae un artículo largo sobre las nuevas tiendas",
+            "Mi hermana me recomendó la cuenta de ahorro y el personal de la sucursal fue muy amable",
+        ],
+    ),
 ];
 
 /// What German customers write when the service fails.
@@ -31,7 +71,12 @@ const GERMAN_OUTAGE: &[&str] = &[
 ];
 
 fn post(id: String, text: &str, secs: i64) -> Mention {
-    Mention { id, text: text.into(), created_at: Some(prost_types::Timestamp { seconds: secs, nanos: 0 }), ..Default::default() }
+    Mention {
+        id,
+        text: text.into(),
+        created_at: Some(prost_types::Timestamp { seconds: secs, nanos: 0 }),
+        ..Default::default()
+    }
 }
 
 fn scope(query: &str, from: i64, to: i64) -> Option<InsightScope> {
@@ -65,7 +110,11 @@ async fn a_mixed_corpus_without_languages_works_in_all_five() {
         german.push(id.clone());
         mentions.push(post(id, GERMAN_OUTAGE[i % GERMAN_OUTAGE.len()], burst + 100 * i as i64));
     }
-    mentions.push(post("fr-app".into(), "Impossible d'ouvrir l'app depuis la mise à jour d'hier soir", start + 3 * DAY));
+    mentions.push(post(
+        "fr-app".into(),
+        "Impossible d'ouvrir l'app depuis la mise à jour d'hier soir",
+        start + 3 * DAY,
+    ));
     let mut ingest = server.ingest().await;
     ingest_retrying(&mut ingest, IngestRequest { mentions, wait_searchable: true }).await;
 
@@ -101,9 +150,14 @@ async fn a_mixed_corpus_without_languages_works_in_all_five() {
 
     // The incident signal's default vocabulary covers German; the incident is explained in German.
     let settings = SpikeSettings { bucket_seconds: 3600, baseline_days: 7, min_count: 5, ..Default::default() };
-    let req = IncidentSignalRequest { scope: scope("", start, start + 9 * DAY), settings: Some(settings), ..Default::default() };
+    let req = IncidentSignalRequest {
+        scope: scope("", start, start + 9 * DAY),
+        settings: Some(settings),
+        ..Default::default()
+    };
     let signal = insights.incident_signal(req).await.expect("incident signal").into_inner();
-    let incident = signal.incidents.iter().find(|s| s.peak.is_some_and(|p| p.seconds == burst)).expect("the burst fires");
+    let incident =
+        signal.incidents.iter().find(|s| s.peak.is_some_and(|p| p.seconds == burst)).expect("the burst fires");
     let explained: Vec<&str> = incident.top_terms.iter().map(|t| t.term.as_str()).collect();
     let german_problem = ["störung", "stoerung", "ausfall", "totalausfall", "geht", "funktioniert", "verbindung"];
     assert!(explained.iter().any(|t| german_problem.contains(t)), "explained by German problem words: {explained:?}");

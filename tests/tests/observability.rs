@@ -15,11 +15,17 @@ async fn metrics_count_ingests_and_calls_and_searches_are_audited() {
     let before = scrape(&server.metrics).await;
 
     // 3 accepted, 1 duplicate (same id twice), 1 rejected (no id).
-    let batch: Vec<Mention> =
-        vec![mention("m1", "acme one"), mention("m2", "acme two"), mention("m3", "three"), mention("m1", "again"), mention("", "no id")];
+    let batch: Vec<Mention> = vec![
+        mention("m1", "acme one"),
+        mention("m2", "acme two"),
+        mention("m3", "three"),
+        mention("m1", "again"),
+        mention("", "no id"),
+    ];
     let mut ingest = server.ingest().await;
     ingest.ingest(with_key(IngestRequest { mentions: batch, wait_searchable: true }, &key)).await.expect("ingest");
-    let unauthenticated = ingest.ingest(IngestRequest { mentions: vec![mention("x", "x")], wait_searchable: false }).await;
+    let unauthenticated =
+        ingest.ingest(IngestRequest { mentions: vec![mention("x", "x")], wait_searchable: false }).await;
     assert_eq!(unauthenticated.expect_err("no key").code(), tonic::Code::Unauthenticated);
     let search = SearchRequest { query: "acme".into(), ..Default::default() };
     let found = server.search().await.search(with_key(search, &key)).await.expect("search").into_inner();
@@ -34,7 +40,8 @@ async fn metrics_count_ingests_and_calls_and_searches_are_audited() {
     assert_eq!(delta("earshot_ingest_batch_size_sum"), 5.0);
     let ingest_ok = "earshot_rpc_requests_total{method=\"/earshot.v1.IngestService/Ingest\",code=\"Ok\"}";
     assert_eq!(delta(ingest_ok), 1.0);
-    let ingest_denied = "earshot_rpc_requests_total{method=\"/earshot.v1.IngestService/Ingest\",code=\"Unauthenticated\"}";
+    let ingest_denied =
+        "earshot_rpc_requests_total{method=\"/earshot.v1.IngestService/Ingest\",code=\"Unauthenticated\"}";
     assert_eq!(delta(ingest_denied), 1.0);
     assert_eq!(delta("earshot_rpc_duration_seconds_count{method=\"/earshot.v1.SearchService/Search\"}"), 1.0);
     // wait_searchable returned after the commit that holds the 3 accepted mentions.

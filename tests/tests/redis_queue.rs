@@ -30,11 +30,19 @@ async fn replica(dir: &Path, redis: &RedisServer, role: &str, consumer: &str, ex
 }
 
 /// Ingests `batches` batches of `size` fresh ids `{prefix}{n}`; every one must be accepted.
-async fn ingest_fresh(client: &mut IngestServiceClient<Channel>, prefix: &str, batches: usize, size: usize) -> Vec<String> {
+async fn ingest_fresh(
+    client: &mut IngestServiceClient<Channel>,
+    prefix: &str,
+    batches: usize,
+    size: usize,
+) -> Vec<String> {
     let mut acked = Vec::new();
     for b in 0..batches {
         let ids: Vec<String> = (0..size).map(|i| format!("{prefix}{}", b * size + i)).collect();
-        let request = IngestRequest { mentions: ids.iter().map(|id| mention(id, "shared queue")).collect(), wait_searchable: false };
+        let request = IngestRequest {
+            mentions: ids.iter().map(|id| mention(id, "shared queue")).collect(),
+            wait_searchable: false,
+        };
         let response = client.ingest(request).await.expect("ingest").into_inner();
         assert_eq!(response.accepted as usize, size, "fresh ids are accepted");
         acked.extend(ids);
@@ -53,7 +61,12 @@ async fn assert_indexed_exactly_once(owner: &Sandbox, acked: &HashSet<String>) {
         if missing.is_empty() {
             break ids;
         }
-        assert!(Instant::now() < deadline, "{} acknowledged mentions never indexed, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+        assert!(
+            Instant::now() < deadline,
+            "{} acknowledged mentions never indexed, e.g. {:?}",
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let mut times: HashMap<&str, usize> = HashMap::new();
@@ -201,7 +214,10 @@ async fn redis_killed_and_restarted_loses_nothing_acknowledged() {
                     return failures;
                 }
                 let ids: Vec<String> = (0..10).map(|i| format!("w{w}-{n}-{i}")).collect();
-                let request = IngestRequest { mentions: ids.iter().map(|id| mention(id, "outage")).collect(), wait_searchable: false };
+                let request = IngestRequest {
+                    mentions: ids.iter().map(|id| mention(id, "outage")).collect(),
+                    wait_searchable: false,
+                };
                 match client.ingest(request).await {
                     Ok(response) => {
                         assert_eq!(response.into_inner().accepted, 10, "fresh ids are accepted");

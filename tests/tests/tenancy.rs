@@ -11,12 +11,12 @@ use earshot_proto::v1::kpi_service_client::KpiServiceClient;
 use earshot_proto::v1::search_service_client::SearchServiceClient;
 use earshot_proto::v1::topic_service_client::TopicServiceClient;
 use earshot_proto::v1::{
-    Author, ClassifyRequest, CountRequest, CreateTopicRequest, EraseAuthorRequest, GetTopicRequest, IngestRequest,
-    ListTopicsRequest, Mention, SearchRequest, WhoAmIRequest,
-};
-use earshot_proto::v1::{
     AlertRule, DeleteAlertRuleRequest, GetKpiRequest, IngestKpiRequest, InsightScope, KpiPoint, ListAlertRulesRequest,
     ListKpisRequest, SentimentSummaryRequest, TopAuthorsRequest, VolumeRequest,
+};
+use earshot_proto::v1::{
+    Author, ClassifyRequest, CountRequest, CreateTopicRequest, EraseAuthorRequest, GetTopicRequest, IngestRequest,
+    ListTopicsRequest, Mention, SearchRequest, WhoAmIRequest,
 };
 use earshot_tests::{create_key, keys_command, mention, with_key, Sandbox};
 use tonic::transport::Channel;
@@ -88,7 +88,8 @@ async fn keys_confine_every_call_to_their_tenant_and_roles() {
     let a_batch = vec![by("a1", "acme outage in berlin", "bob"), by("a2", "acme is great", "alice")];
     ingest.ingest(with_key(batch(a_batch), &a_analyst)).await.expect("ingest a");
     // A tenant header naming A is ignored: the key decides.
-    let mut spoof = with_key(batch(vec![by("b1", "acme outage here too", "bob"), by("b2", "acme rocks", "carol")]), &b_analyst);
+    let mut spoof =
+        with_key(batch(vec![by("b1", "acme outage here too", "bob"), by("b2", "acme rocks", "carol")]), &b_analyst);
     spoof.metadata_mut().insert("x-earshot-tenant", "tenant-a".parse().expect("header"));
     ingest.ingest(spoof).await.expect("ingest b");
 
@@ -105,19 +106,27 @@ async fn keys_confine_every_call_to_their_tenant_and_roles() {
     let get = topics.get_topic(with_key(GetTopicRequest { topic: topic.id.clone() }, &b_admin)).await;
     assert_eq!(get.expect_err("other tenant's topic").code(), Code::NotFound);
     let by_topic = SearchRequest { topic: topic.id.clone(), ..Default::default() };
-    assert_eq!(search.search(with_key(by_topic, &b_admin)).await.expect_err("topic of A").code(), Code::InvalidArgument);
+    assert_eq!(
+        search.search(with_key(by_topic, &b_admin)).await.expect_err("topic of A").code(),
+        Code::InvalidArgument
+    );
     assert!(count(&mut search, &b_admin, "topic:\"Outages\"").await.is_err());
     assert_eq!(count(&mut search, &a_cmo, "topic:\"Outages\"").await, Ok(1));
 
     // Roles: a CMO reads but does not ingest, classify, edit topics or erase.
-    let denied = ingest.ingest(with_key(batch(vec![mention("c1", "cmo writes")]), &a_cmo)).await.expect_err("cmo ingest");
+    let denied =
+        ingest.ingest(with_key(batch(vec![mention("c1", "cmo writes")]), &a_cmo)).await.expect_err("cmo ingest");
     assert_eq!(denied.code(), Code::PermissionDenied);
     assert!(denied.message().contains("analyst"), "says which role is needed: {}", denied.message());
     let mut classify = earshot_proto::v1::classify_service_client::ClassifyServiceClient::new(channel.clone());
-    let classify_denied = classify.classify(with_key(ClassifyRequest::default(), &a_cmo)).await.expect_err("cmo classify");
+    let classify_denied =
+        classify.classify(with_key(ClassifyRequest::default(), &a_cmo)).await.expect_err("cmo classify");
     assert_eq!(classify_denied.code(), Code::PermissionDenied);
     let edit = CreateTopicRequest { name: "Mine".into(), query: "acme".into(), description: String::new() };
-    assert_eq!(topics.create_topic(with_key(edit, &a_cmo)).await.expect_err("cmo edits").code(), Code::PermissionDenied);
+    assert_eq!(
+        topics.create_topic(with_key(edit, &a_cmo)).await.expect_err("cmo edits").code(),
+        Code::PermissionDenied
+    );
     let erase = |handle: &str| EraseAuthorRequest { author_handle: handle.into(), ..Default::default() };
     let not_admin = governance.erase_author(with_key(erase("bob"), &a_analyst)).await.expect_err("analyst erases");
     assert_eq!(not_admin.code(), Code::PermissionDenied);
@@ -140,7 +149,10 @@ async fn keys_confine_every_call_to_their_tenant_and_roles() {
     let rule = AlertRule { topic: topic.id.clone(), enabled: true, ..Default::default() };
     let b_rule = insights.put_alert_rule(with_key(rule.clone(), &b_analyst)).await;
     assert!(b_rule.is_err(), "B cannot watch A's topic");
-    assert_eq!(insights.put_alert_rule(with_key(rule.clone(), &a_cmo)).await.expect_err("cmo").code(), Code::PermissionDenied);
+    assert_eq!(
+        insights.put_alert_rule(with_key(rule.clone(), &a_cmo)).await.expect_err("cmo").code(),
+        Code::PermissionDenied
+    );
     let a_rule = insights.put_alert_rule(with_key(rule, &a_analyst)).await.expect("rule").into_inner();
     let listed = insights.list_alert_rules(with_key(ListAlertRulesRequest {}, &b_admin)).await.expect("list");
     assert!(listed.into_inner().rules.is_empty());
@@ -153,7 +165,10 @@ async fn keys_confine_every_call_to_their_tenant_and_roles() {
         points: vec![KpiPoint { at: Some(prost_types::Timestamp { seconds: now, nanos: 0 }), value: 42.0 }],
         ..Default::default()
     };
-    assert_eq!(kpis.ingest_kpi(with_key(orders.clone(), &a_cmo)).await.expect_err("cmo feeds").code(), Code::PermissionDenied);
+    assert_eq!(
+        kpis.ingest_kpi(with_key(orders.clone(), &a_cmo)).await.expect_err("cmo feeds").code(),
+        Code::PermissionDenied
+    );
     kpis.ingest_kpi(with_key(orders, &a_cio)).await.expect("cio feeds KPIs");
     assert!(kpis.list_kpis(with_key(ListKpisRequest {}, &b_admin)).await.expect("list").into_inner().kpis.is_empty());
     let get = kpis.get_kpi(with_key(GetKpiRequest { name: "orders".into(), ..Default::default() }, &b_admin)).await;
@@ -170,7 +185,10 @@ async fn keys_confine_every_call_to_their_tenant_and_roles() {
 
     // Who am I, then revocation takes effect on the next call, without a restart.
     let me = governance.who_am_i(with_key(WhoAmIRequest {}, &a_cmo)).await.expect("whoami").into_inner();
-    assert_eq!((me.key_id.as_str(), me.tenant.as_str(), me.roles), (a_cmo_id.as_str(), "tenant-a", vec!["cmo".to_owned()]));
+    assert_eq!(
+        (me.key_id.as_str(), me.tenant.as_str(), me.roles),
+        (a_cmo_id.as_str(), "tenant-a", vec!["cmo".to_owned()])
+    );
     keys_command(dir.path(), &["revoke", &a_cmo_id]);
     let revoked = search.count(with_key(CountRequest { query: "acme".into(), ..Default::default() }, &a_cmo)).await;
     let revoked = revoked.expect_err("revoked key");

@@ -13,7 +13,10 @@ async fn grpc_over_tls_with_a_trusted_ca() {
     ca.distinguished_name.push(DnType::CommonName, "earshot test CA");
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("ca key")).expect("ca");
     let leaf_key = KeyPair::generate().expect("leaf key");
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()]).expect("leaf params").signed_by(&leaf_key, &ca).expect("leaf");
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("leaf params")
+        .signed_by(&leaf_key, &ca)
+        .expect("leaf");
     let cert = dir.path().join("server.pem");
     let key = dir.path().join("server.key");
     std::fs::write(&cert, leaf.pem()).expect("write cert");

@@ -28,11 +28,13 @@ async fn topics_are_saved_validated_expanded_and_kept() {
     ingest.ingest(IngestRequest { mentions: batch, wait_searchable: true }).await.expect("ingest");
 
     let mut topics = TopicServiceClient::new(server.channel().await);
-    let outages = CreateTopicRequest { name: "Outages".into(), query: "down OR outage".into(), description: String::new() };
+    let outages =
+        CreateTopicRequest { name: "Outages".into(), query: "down OR outage".into(), description: String::new() };
     let created = topics.create_topic(outages.clone()).await.expect("create").into_inner();
     assert!(!created.id.is_empty());
     assert_eq!(topics.create_topic(outages).await.expect_err("dup").code(), Code::AlreadyExists);
-    let bad = CreateTopicRequest { name: "Bad".into(), query: "acme AND down OR outage".into(), description: String::new() };
+    let bad =
+        CreateTopicRequest { name: "Bad".into(), query: "acme AND down OR outage".into(), description: String::new() };
     assert_eq!(topics.create_topic(bad).await.expect_err("mixed").code(), Code::InvalidArgument);
 
     let mut search = server.search().await;
@@ -48,7 +50,8 @@ async fn topics_are_saved_validated_expanded_and_kept() {
         .expect("count")
         .into_inner();
     assert_eq!(nested.count, 2);
-    let both = search.search(SearchRequest { query: "acme".into(), topic: "Outages".into(), ..Default::default() }).await;
+    let both =
+        search.search(SearchRequest { query: "acme".into(), topic: "Outages".into(), ..Default::default() }).await;
     assert_eq!(both.expect_err("query and topic").code(), Code::InvalidArgument);
 
     let problems = search

@@ -132,7 +132,9 @@ impl SegmentAcc for AuthorAcc {
                 None => return,
             },
         };
-        let engagement = self.likes.first(doc).unwrap_or(0) + self.shares.first(doc).unwrap_or(0) + self.replies.first(doc).unwrap_or(0);
+        let engagement = self.likes.first(doc).unwrap_or(0)
+            + self.shares.first(doc).unwrap_or(0)
+            + self.replies.first(doc).unwrap_or(0);
         slot.add(self.followers.first(doc).unwrap_or(0), engagement, doc);
     }
 

@@ -168,7 +168,15 @@ mod tests {
         let tz = parse_zone("Europe/Berlin").expect("zone");
         // 2024-03-31: clocks go 02:00 CET → 03:00 CEST, a 23-hour day.
         let e = edges(utc("2024-03-30T12:00:00Z"), utc("2024-04-01T12:00:00Z"), Interval::Day, tz).expect("edges");
-        assert_eq!(e, vec![utc("2024-03-29T23:00:00Z"), utc("2024-03-30T23:00:00Z"), utc("2024-03-31T22:00:00Z"), utc("2024-04-01T22:00:00Z")]);
+        assert_eq!(
+            e,
+            vec![
+                utc("2024-03-29T23:00:00Z"),
+                utc("2024-03-30T23:00:00Z"),
+                utc("2024-03-31T22:00:00Z"),
+                utc("2024-04-01T22:00:00Z")
+            ]
+        );
         assert_eq!(e[2] - e[1], 23 * 3600);
         // 2024-10-27: 03:00 CEST → 02:00 CET, a 25-hour day.
         let e = edges(utc("2024-10-27T00:00:00Z"), utc("2024-10-27T12:00:00Z"), Interval::Day, tz).expect("edges");
@@ -181,7 +189,15 @@ mod tests {
         let tz = parse_zone("America/New_York").expect("zone");
         // 2024-11-03 01:00 EDT (05:00Z) and 01:00 EST (06:00Z) are two different buckets.
         let e = edges(utc("2024-11-03T04:30:00Z"), utc("2024-11-03T07:00:00Z"), Interval::Hour, tz).expect("edges");
-        assert_eq!(e, vec![utc("2024-11-03T04:00:00Z"), utc("2024-11-03T05:00:00Z"), utc("2024-11-03T06:00:00Z"), utc("2024-11-03T07:00:00Z")]);
+        assert_eq!(
+            e,
+            vec![
+                utc("2024-11-03T04:00:00Z"),
+                utc("2024-11-03T05:00:00Z"),
+                utc("2024-11-03T06:00:00Z"),
+                utc("2024-11-03T07:00:00Z")
+            ]
+        );
         assert_eq!(label(e[1], tz), "2024-11-03T01:00:00-04:00");
         assert_eq!(label(e[2], tz), "2024-11-03T01:00:00-05:00");
     }
@@ -192,7 +208,8 @@ mod tests {
         // Sunday 2024-03-10 is in the week of Monday 2024-03-04 (EST, -5).
         let e = edges(utc("2024-03-10T12:00:00Z"), utc("2024-03-11T12:00:00Z"), Interval::Week, tz).expect("edges");
         assert_eq!(e, vec![utc("2024-03-04T05:00:00Z"), utc("2024-03-11T04:00:00Z"), utc("2024-03-18T04:00:00Z")]);
-        let e = edges(utc("2024-02-15T00:00:00Z"), utc("2024-03-15T00:00:00Z"), Interval::Month, Tz::UTC).expect("edges");
+        let e =
+            edges(utc("2024-02-15T00:00:00Z"), utc("2024-03-15T00:00:00Z"), Interval::Month, Tz::UTC).expect("edges");
         assert_eq!(e, vec![utc("2024-02-01T00:00:00Z"), utc("2024-03-01T00:00:00Z"), utc("2024-04-01T00:00:00Z")]);
     }
 

@@ -50,9 +50,17 @@ fn filter(query: impl Query) -> Box<dyn Query> {
 }
 
 /// `query` restricted to `tenant`, `created_at` in `[from, to)`, and without the noise asked to be left out.
-pub fn insight_query(fields: &Fields, tenant: &str, query: Box<dyn Query>, from: i64, to: i64, noise: Noise) -> Box<dyn Query> {
+pub fn insight_query(
+    fields: &Fields,
+    tenant: &str,
+    query: Box<dyn Query>,
+    from: i64,
+    to: i64,
+    noise: Noise,
+) -> Box<dyn Query> {
     // Tantivy dates are nanoseconds in an i64: keep seconds within what that can hold.
-    let date = |s: i64| Term::from_field_date(fields.created_at, DateTime::from_timestamp_secs(s.clamp(-MAX_SECS, MAX_SECS)));
+    let date =
+        |s: i64| Term::from_field_date(fields.created_at, DateTime::from_timestamp_secs(s.clamp(-MAX_SECS, MAX_SECS)));
     let term = |t: Term| filter(TermQuery::new(t, IndexRecordOption::Basic));
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
         (Occur::Must, query),

@@ -74,13 +74,21 @@ impl SentimentCounts {
 }
 
 fn ratio(x: f64, n: u64) -> f64 {
-    if n == 0 { 0.0 } else { x / n as f64 }
+    if n == 0 {
+        0.0
+    } else {
+        x / n as f64
+    }
 }
 
 /// (P − N) / (P + N), or 0 when both are 0.
 pub fn net_sentiment(positive: u64, negative: u64) -> f64 {
     let sum = positive + negative;
-    if sum == 0 { 0.0 } else { (positive as f64 - negative as f64) / sum as f64 }
+    if sum == 0 {
+        0.0
+    } else {
+        (positive as f64 - negative as f64) / sum as f64
+    }
 }
 
 /// Per-segment accumulator of [`sentiment`].
@@ -173,7 +181,10 @@ impl SegmentAcc for LanguageSentimentAcc {
 
 /// Sentiment counts of the mentions `query` matches, per language code (`""` for none), most mentions
 /// first. Blocking.
-pub fn sentiment_by_language(searcher: &Searcher, query: &dyn Query) -> tantivy::Result<Vec<(String, SentimentCounts)>> {
+pub fn sentiment_by_language(
+    searcher: &Searcher,
+    query: &dyn Query,
+) -> tantivy::Result<Vec<(String, SentimentCounts)>> {
     let mut merged: std::collections::BTreeMap<String, SentimentCounts> = Default::default();
     for segment in searcher.search(query, &AccCollector::<LanguageSentimentAcc>::new(()))? {
         for (language, counts) in segment {

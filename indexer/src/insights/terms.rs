@@ -96,7 +96,8 @@ impl SegmentAcc for TermAcc {
     }
 
     fn finish(self) -> TermCounts {
-        let mut out = TermCounts { foreground_total: self.totals[0], background_total: self.totals[1], ..Default::default() };
+        let mut out =
+            TermCounts { foreground_total: self.totals[0], background_total: self.totals[1], ..Default::default() };
         let Some(column) = &self.terms else { return out };
         // Only terms seen in the window matter; stream the dictionary once rather than seek per term.
         let Ok(mut stream) = column.dictionary().stream() else { return out };
@@ -104,7 +105,8 @@ impl SegmentAcc for TermAcc {
         while stream.advance() {
             if let Some(&[fg, bg]) = self.counts.get(ord) {
                 if fg > 0 || bg > 0 {
-                    out.terms.insert(String::from_utf8_lossy(stream.key()).into_owned(), (u64::from(fg), u64::from(bg)));
+                    out.terms
+                        .insert(String::from_utf8_lossy(stream.key()).into_owned(), (u64::from(fg), u64::from(bg)));
                 }
             }
             ord += 1;
@@ -140,7 +142,11 @@ pub fn jlh(fg: u64, fg_total: u64, bg: u64, bg_total: u64) -> f64 {
         return f;
     }
     let b = (bg as f64 + 1.0) / (bg_total as f64 + 1.0);
-    if f <= b { 0.0 } else { (f - b) * (f / b) }
+    if f <= b {
+        0.0
+    } else {
+        (f - b) * (f / b)
+    }
 }
 
 /// Growth of a term's rate (see the module documentation).

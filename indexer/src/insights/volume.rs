@@ -127,7 +127,9 @@ impl SegmentAcc for VolumeAcc {
             .map(|(b, c)| {
                 let mut split = BTreeMap::new();
                 if !self.split_counts.is_empty() {
-                    for (slot, &n) in self.split_counts[b * self.split_terms..(b + 1) * self.split_terms].iter().enumerate() {
+                    for (slot, &n) in
+                        self.split_counts[b * self.split_terms..(b + 1) * self.split_terms].iter().enumerate()
+                    {
                         if n > 0 {
                             let name = names.get(slot).cloned().unwrap_or_else(|| "none".into());
                             *split.entry(name).or_insert(0) += n;

@@ -98,9 +98,7 @@ impl ModelArgs {
     }
 
     pub fn threads(&self) -> usize {
-        self.inference_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1)
+        self.inference_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
     }
 }
 
@@ -266,12 +264,13 @@ impl ClientArgs {
         use anyhow::Context;
         let mut request = tonic::Request::new(message);
         let metadata = request.metadata_mut();
-        metadata.insert(
-            earshot_proto::TENANT_HEADER,
-            self.tenant.parse().context("tenant is not a valid header value")?,
-        );
+        metadata
+            .insert(earshot_proto::TENANT_HEADER, self.tenant.parse().context("tenant is not a valid header value")?);
         if let Some(key) = &self.api_key {
-            metadata.insert("authorization", format!("Bearer {key}").parse().context("API key is not a valid header value")?);
+            metadata.insert(
+                "authorization",
+                format!("Bearer {key}").parse().context("API key is not a valid header value")?,
+            );
         }
         Ok(request)
     }

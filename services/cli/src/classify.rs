@@ -121,7 +121,13 @@ pub fn score(truth: &[usize], predicted: &[usize]) -> Scores {
         recall[c] = r;
         f1_sum += if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
     }
-    Scores { n, accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 }, macro_f1: f1_sum / 3.0, recall, confusion }
+    Scores {
+        n,
+        accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 },
+        macro_f1: f1_sum / 3.0,
+        recall,
+        confusion,
+    }
 }
 
 fn label_index(label: &str) -> Option<usize> {
@@ -165,8 +171,7 @@ fn read_labelled(path: &Path) -> anyhow::Result<Labelled> {
         if line.trim().is_empty() {
             continue;
         }
-        let l: LabelledLine =
-            serde_json::from_str(&line).with_context(|| format!("{}:{}", path.display(), i + 1))?;
+        let l: LabelledLine = serde_json::from_str(&line).with_context(|| format!("{}:{}", path.display(), i + 1))?;
         let label = label_index(&l.label)
             .with_context(|| format!("{}:{}: unknown label {:?}", path.display(), i + 1, l.label))?;
         languages.insert(l.lang.unwrap_or_else(|| "en".into()));
@@ -195,7 +200,9 @@ fn jsonl_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
             entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
-                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(".jsonl"))
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".jsonl"))
                 })
                 .collect()
         })

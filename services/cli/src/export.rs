@@ -22,9 +22,29 @@ use crate::json::mention_json;
 
 /// Columns of the CSV form: the importer's flat vocabulary, so an export can be imported again.
 pub const COLUMNS: &[&str] = &[
-    "id", "text", "created_at", "source", "url", "author_id", "author_handle", "author_name", "author_followers",
-    "author_verified", "language", "country", "engagement_type", "parent_id", "root_id", "likes", "shares", "replies",
-    "tags", "rating", "sentiment", "sentiment_score", "ingested_at",
+    "id",
+    "text",
+    "created_at",
+    "source",
+    "url",
+    "author_id",
+    "author_handle",
+    "author_name",
+    "author_followers",
+    "author_verified",
+    "language",
+    "country",
+    "engagement_type",
+    "parent_id",
+    "root_id",
+    "likes",
+    "shares",
+    "replies",
+    "tags",
+    "rating",
+    "sentiment",
+    "sentiment_score",
+    "ingested_at",
 ];
 
 /// A mention as the flat row of [`COLUMNS`], every value as text.
@@ -120,11 +140,15 @@ fn open_sink(args: &ExportArgs) -> anyhow::Result<(Sink, String, u64)> {
     };
     let mut append = false;
     if args.resume {
-        anyhow::ensure!(args.format != ExportFormat::Parquet, "a Parquet file cannot be resumed in place: export the rest to a new file with --cursor");
+        anyhow::ensure!(
+            args.format != ExportFormat::Parquet,
+            "a Parquet file cannot be resumed in place: export the rest to a new file with --cursor"
+        );
         let saved = std::fs::read(checkpoint_path(path))
             .with_context(|| format!("no checkpoint {} to resume from", checkpoint_path(path).display()))?;
         let saved: Checkpoint = serde_json::from_slice(&saved).context("the checkpoint is not readable")?;
-        let file = OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file =
+            OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
         file.set_len(saved.bytes)?;
         (cursor, exported, append) = (saved.cursor, saved.exported, true);
     }
@@ -141,7 +165,12 @@ fn open_sink(args: &ExportArgs) -> anyhow::Result<(Sink, String, u64)> {
     Ok((new_sink(args.format, Box::new(file), !append, Some(path))?, cursor, exported))
 }
 
-fn new_sink(format: ExportFormat, out: Box<dyn Write + Send>, header: bool, path: Option<&Path>) -> anyhow::Result<Sink> {
+fn new_sink(
+    format: ExportFormat,
+    out: Box<dyn Write + Send>,
+    header: bool,
+    path: Option<&Path>,
+) -> anyhow::Result<Sink> {
     Ok(match format {
         ExportFormat::Jsonl => Sink::Lines(BufWriter::new(out)),
         ExportFormat::Csv => {
@@ -159,7 +188,8 @@ fn new_sink(format: ExportFormat, out: Box<dyn Write + Send>, header: bool, path
 }
 
 fn request(args: &ExportArgs, cursor: &str) -> anyhow::Result<ExportRequest> {
-    let time = |t: &Option<String>| t.as_deref().map(crate::records::parse_time).transpose().map_err(anyhow::Error::msg);
+    let time =
+        |t: &Option<String>| t.as_deref().map(crate::records::parse_time).transpose().map_err(anyhow::Error::msg);
     let (from, to) = (time(&args.from)?, time(&args.to)?);
     let noise = args.exclude_noise.then_some(NoiseFilter {
         exclude_reposts: true,
@@ -200,7 +230,8 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
             }
             Err(e) => return Err(e).with_context(|| format!("cannot connect to {}", args.client.server)),
         };
-        let mut stream = client.export(args.client.request(request(&args, &cursor)?)?).await.context("Export failed")?.into_inner();
+        let mut stream =
+            client.export(args.client.request(request(&args, &cursor)?)?).await.context("Export failed")?.into_inner();
         loop {
             match stream.message().await {
                 Ok(Some(chunk)) => {

@@ -145,6 +145,8 @@ mod tests {
         let last = reader.get_row_iter(None).expect("rows").last().expect("a row").expect("readable");
         let fields: Vec<(String, Field)> = last.get_column_iter().map(|(n, f)| (n.clone(), f.clone())).collect();
         assert!(fields.contains(&("id".into(), Field::Str("m25000".into()))));
-        assert!(fields.iter().any(|(n, f)| n == "created_at" && matches!(f, Field::TimestampMillis(1_700_025_000_000))));
+        assert!(fields
+            .iter()
+            .any(|(n, f)| n == "created_at" && matches!(f, Field::TimestampMillis(1_700_025_000_000))));
     }
 }

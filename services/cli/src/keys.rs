@@ -164,7 +164,10 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
         }
         KeysCommand::Tenant { tenant, retention_days, redact_pii } => {
             let settings = store.set_tenant(&tenant, TenantSettings { retention_days, redact_pii })?;
-            println!("{}", serde_json::json!({ "tenant": tenant, "retention_days": settings.retention_days, "redact_pii": settings.redact_pii }));
+            println!(
+                "{}",
+                serde_json::json!({ "tenant": tenant, "retention_days": settings.retention_days, "redact_pii": settings.redact_pii })
+            );
         }
     }
     Ok(())

@@ -155,7 +155,9 @@ fn to_mention(r: FlatRecord) -> Result<Mention, String> {
     };
     let tags = match r.tags {
         Some(Tags::List(v)) => v,
-        Some(Tags::Joined(s)) => s.split(['|', ';']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+        Some(Tags::Joined(s)) => {
+            s.split(['|', ';']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+        }
         None => Vec::new(),
     };
     Ok(Mention {

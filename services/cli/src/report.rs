@@ -96,25 +96,60 @@ fn sentiment_row(label: &str, s: &SentimentStats) -> Vec<String> {
 }
 
 /// Fetches every insight and builds the tables.
-async fn tables(client: &mut InsightsServiceClient<Channel>, args: &ReportArgs, scope: InsightScope) -> anyhow::Result<Vec<Table>> {
+async fn tables(
+    client: &mut InsightsServiceClient<Channel>,
+    args: &ReportArgs,
+    scope: InsightScope,
+) -> anyhow::Result<Vec<Table>> {
     let mut out = Vec::new();
 
-    let req = VolumeRequest { scope: Some(scope.clone()), interval: interval(&args.interval)? as i32, time_zone: args.tz.clone(), split_by: Dimension::Sentiment as i32 };
+    let req = VolumeRequest {
+        scope: Some(scope.clone()),
+        interval: interval(&args.interval)? as i32,
+        time_zone: args.tz.clone(),
+        split_by: Dimension::Sentiment as i32,
+    };
     let volume = client.volume(args.client.request(req)?).await.map_err(status_error)?.into_inner();
-    let mut t = Table::new("volume", format!("Volume per {} ({}), {} mentions", args.interval, args.tz, volume.total), &["bucket", "total", "originals", "reposts", "quotes", "positive", "neutral", "negative", "unclassified"]);
+    let mut t = Table::new(
+        "volume",
+        format!("Volume per {} ({}), {} mentions", args.interval, args.tz, volume.total),
+        &["bucket", "total", "originals", "reposts", "quotes", "positive", "neutral", "negative", "unclassified"],
+    );
     for b in &volume.buckets {
         let get = |k: &str| b.split.get(k).copied().unwrap_or(0).to_string();
-        t.row(vec![b.label.clone(), b.total.to_string(), b.originals.to_string(), b.reposts.to_string(), b.quotes.to_string(), get("positive"), get("neutral"), get("negative"), get("unclassified")]);
+        t.row(vec![
+            b.label.clone(),
+            b.total.to_string(),
+            b.originals.to_string(),
+            b.reposts.to_string(),
+            b.quotes.to_string(),
+            get("positive"),
+            get("neutral"),
+            get("negative"),
+            get("unclassified"),
+        ]);
     }
     out.push(t);
 
     let req = SentimentSummaryRequest { scope: Some(scope.clone()) };
     let s = client.sentiment_summary(args.client.request(req)?).await.map_err(status_error)?.into_inner();
-    let mut t = Table::new("sentiment", format!("Sentiment (net change {:+.3}, volume change {:+.1}%)", s.net_sentiment_change, s.volume_change * 100.0), &["period", "total", "positive", "neutral", "negative", "unclassified", "net", "mean_score"]);
+    let mut t = Table::new(
+        "sentiment",
+        format!(
+            "Sentiment (net change {:+.3}, volume change {:+.1}%)",
+            s.net_sentiment_change,
+            s.volume_change * 100.0
+        ),
+        &["period", "total", "positive", "neutral", "negative", "unclassified", "net", "mean_score"],
+    );
     t.row(sentiment_row("current", &s.current.unwrap_or_default()));
     t.row(sentiment_row("previous", &s.previous.unwrap_or_default()));
     out.push(t);
-    let mut t = Table::new("languages", "Languages (share of the period's mentions, sentiment per language)", &["language", "share", "total", "positive", "neutral", "negative", "unclassified", "net", "mean_score"]);
+    let mut t = Table::new(
+        "languages",
+        "Languages (share of the period's mentions, sentiment per language)",
+        &["language", "share", "total", "positive", "neutral", "negative", "unclassified", "net", "mean_score"],
+    );
     for l in &s.by_language {
         let name = if l.language.is_empty() { "(none)".to_owned() } else { l.language.clone() };
         let mut row = sentiment_row(&name, &l.stats.unwrap_or_default());
@@ -125,20 +160,41 @@ async fn tables(client: &mut InsightsServiceClient<Channel>, args: &ReportArgs, 
 
     let req = TopAuthorsRequest { scope: Some(scope.clone()), limit: args.limit };
     let a = client.top_authors(args.client.request(req)?).await.map_err(status_error)?.into_inner();
-    let mut t = Table::new("authors", format!("Top authors ({} unique)", a.unique_authors), &["ranking", "author", "handle", "mentions", "followers", "engagement"]);
+    let mut t = Table::new(
+        "authors",
+        format!("Top authors ({} unique)", a.unique_authors),
+        &["ranking", "author", "handle", "mentions", "followers", "engagement"],
+    );
     for (ranking, list) in [("mentions", &a.by_mentions), ("reach", &a.by_reach), ("engagement", &a.by_engagement)] {
         for x in list {
-            t.row(vec![ranking.into(), x.author_id.clone(), x.handle.clone(), x.mentions.to_string(), x.followers.to_string(), x.engagement.to_string()]);
+            t.row(vec![
+                ranking.into(),
+                x.author_id.clone(),
+                x.handle.clone(),
+                x.mentions.to_string(),
+                x.followers.to_string(),
+                x.engagement.to_string(),
+            ]);
         }
     }
     out.push(t);
 
     let req = TrendingTermsRequest { scope: Some(scope.clone()), limit: args.limit, ..Default::default() };
     let tt = client.trending_terms(args.client.request(req)?).await.map_err(status_error)?.into_inner();
-    let mut t = Table::new("terms", format!("Trending terms ({} mentions vs {} in the background)", tt.foreground_total, tt.background_total), &["kind", "term", "window", "background", "score"]);
+    let mut t = Table::new(
+        "terms",
+        format!("Trending terms ({} mentions vs {} in the background)", tt.foreground_total, tt.background_total),
+        &["kind", "term", "window", "background", "score"],
+    );
     for (kind, list) in [("significant", &tt.significant), ("hashtag", &tt.hashtags), ("emerging", &tt.emerging)] {
         for x in list {
-            t.row(vec![kind.into(), x.term.clone(), x.foreground_count.to_string(), x.background_count.to_string(), f(x.score)]);
+            t.row(vec![
+                kind.into(),
+                x.term.clone(),
+                x.foreground_count.to_string(),
+                x.background_count.to_string(),
+                f(x.score),
+            ]);
         }
     }
     out.push(t);
@@ -147,7 +203,11 @@ async fn tables(client: &mut InsightsServiceClient<Channel>, args: &ReportArgs, 
     let sp = client.spikes(args.client.request(req)?).await.map_err(status_error)?.into_inner();
     let req = IncidentSignalRequest { scope: Some(scope.clone()), ..Default::default() };
     let inc = client.incident_signal(args.client.request(req)?).await.map_err(status_error)?.into_inner();
-    let mut t = Table::new("spikes", format!("Spikes (incident level now: z = {:.2})", inc.current_level), &["kind", "start", "end", "peak_count", "expected", "z", "top_terms", "top_authors", "top_sources"]);
+    let mut t = Table::new(
+        "spikes",
+        format!("Spikes (incident level now: z = {:.2})", inc.current_level),
+        &["kind", "start", "end", "peak_count", "expected", "z", "top_terms", "top_authors", "top_sources"],
+    );
     for (kind, list) in [("volume", &sp.spikes), ("incident", &inc.incidents)] {
         for x in list {
             let join = |v: Vec<String>| v.join(" ");
@@ -172,29 +232,58 @@ async fn tables(client: &mut InsightsServiceClient<Channel>, args: &ReportArgs, 
             (None, q) => format!("query:{}", q.clone().unwrap_or_default()),
         }];
         topics.extend(args.compare.iter().cloned());
-        let req = ShareOfVoiceRequest { topics, scope: Some(InsightScope { query: String::new(), topic: String::new(), ..scope.clone() }) };
+        let req = ShareOfVoiceRequest {
+            topics,
+            scope: Some(InsightScope { query: String::new(), topic: String::new(), ..scope.clone() }),
+        };
         let sov = client.share_of_voice(args.client.request(req)?).await.map_err(status_error)?.into_inner();
         let mut t = Table::new("share_of_voice", "Share of voice", &["topic", "volume", "share", "net_sentiment"]);
         for x in &sov.topics {
-            t.row(vec![x.topic.clone(), x.volume.to_string(), f(x.share), f(x.sentiment.as_ref().map_or(0.0, |s| s.net_sentiment))]);
+            t.row(vec![
+                x.topic.clone(),
+                x.volume.to_string(),
+                f(x.share),
+                f(x.sentiment.as_ref().map_or(0.0, |s| s.net_sentiment)),
+            ]);
         }
         out.push(t);
     }
 
     if let Some(kpi) = &args.kpi {
-        let req = CorrelateRequest { scope: Some(scope.clone()), kpi: kpi.clone(), metric: SeriesMetric::Volume as i32, ..Default::default() };
+        let req = CorrelateRequest {
+            scope: Some(scope.clone()),
+            kpi: kpi.clone(),
+            metric: SeriesMetric::Volume as i32,
+            ..Default::default()
+        };
         let c = client.correlate(args.client.request(req)?).await.map_err(status_error)?.into_inner();
-        let mut t = Table::new("correlation", format!("Volume vs {kpi}: {}", c.statement), &["lag_days", "r", "pairs", "best"]);
+        let mut t =
+            Table::new("correlation", format!("Volume vs {kpi}: {}", c.statement), &["lag_days", "r", "pairs", "best"]);
         let best = c.best.map(|b| b.lag);
         for l in &c.lags {
-            t.row(vec![l.lag.to_string(), f(l.r), l.n.to_string(), if Some(l.lag) == best { "*".into() } else { String::new() }]);
+            t.row(vec![
+                l.lag.to_string(),
+                f(l.r),
+                l.n.to_string(),
+                if Some(l.lag) == best { "*".into() } else { String::new() },
+            ]);
         }
         out.push(t);
         let req = PerceptionGapRequest { scope: Some(scope), kpi: kpi.clone(), ..Default::default() };
         let g = client.perception_gap(args.client.request(req)?).await.map_err(status_error)?.into_inner();
-        let mut t = Table::new("perception_gap", format!("Perception gap: {}", g.statement), &["day", "kpi", "net_sentiment", "volume", "gap"]);
+        let mut t = Table::new(
+            "perception_gap",
+            format!("Perception gap: {}", g.statement),
+            &["day", "kpi", "net_sentiment", "volume", "gap"],
+        );
         for p in &g.points {
-            t.row(vec![time(&p.start), if p.has_kpi { f(p.kpi) } else { String::new() }, f(p.net_sentiment), p.volume.to_string(), f(p.gap)]);
+            t.row(vec![
+                time(&p.start),
+                if p.has_kpi { f(p.kpi) } else { String::new() },
+                f(p.net_sentiment),
+                p.volume.to_string(),
+                f(p.gap),
+            ]);
         }
         out.push(t);
     }
@@ -224,7 +313,10 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
     let tables = tables(&mut client, &args, scope).await?;
-    let what = args.scope.topic.as_ref().map_or_else(|| format!("query {:?}", args.scope.query.clone().unwrap_or_default()), |t| format!("topic {t:?}"));
+    let what = args.scope.topic.as_ref().map_or_else(
+        || format!("query {:?}", args.scope.query.clone().unwrap_or_default()),
+        |t| format!("topic {t:?}"),
+    );
     println!("Report for {what}, {} to {}", time(&Some(from)), time(&Some(to)));
     for t in &tables {
         t.print();

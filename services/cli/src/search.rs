@@ -9,7 +9,6 @@ use crate::args::{SearchArgs, SortArg};
 use crate::json::{mention_json, sentiment_label};
 use crate::records::parse_time;
 
-
 pub(crate) fn status_error(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}: {}", status.code(), status.message())
 }
@@ -43,7 +42,8 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
     if args.count {
-        let request = args.client.request(CountRequest { query: query.clone(), time_range: range, topic: topic.clone() })?;
+        let request =
+            args.client.request(CountRequest { query: query.clone(), time_range: range, topic: topic.clone() })?;
         let count = client.count(request).await.map_err(status_error)?.into_inner().count;
         if args.json {
             println!("{}", json!({ "count": count }));

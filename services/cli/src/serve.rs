@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use earshot_models::batcher::BatchOptions;
-use earshot_server::cluster::{RedisConfig, Roles};
 use earshot_server::auth::ratelimit::RateLimit;
+use earshot_server::cluster::{RedisConfig, Roles};
 use earshot_server::{ClassifierConfig, Config, Listeners};
 use tokio::net::TcpListener;
 
@@ -111,7 +111,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let client = ClientArgs { server: format!("{scheme}://{addr}"), tenant: "default".into(), api_key };
         tokio::spawn(async move {
             match crate::import::run_import(&client, files, Format::Auto, 500, false, None).await {
-                Ok(s) => tracing::info!(accepted = s.accepted, duplicates = s.duplicates, rejected = s.rejected, "sample imported"),
+                Ok(s) => tracing::info!(
+                    accepted = s.accepted,
+                    duplicates = s.duplicates,
+                    rejected = s.rejected,
+                    "sample imported"
+                ),
                 Err(e) => tracing::warn!(error = %e, "sample import failed"),
             }
         });
@@ -133,7 +138,12 @@ async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<TcpLis
 /// The address of a side listener: `off`, an address, or `auto` — the gRPC address's host with
 /// `default_port`, or port 0 when gRPC itself was given port 0 (so that servers started side by side
 /// on free ports never collide on a fixed one).
-pub fn follow_grpc_port(value: &str, grpc: SocketAddr, default_port: u16, flag: &str) -> anyhow::Result<Option<SocketAddr>> {
+pub fn follow_grpc_port(
+    value: &str,
+    grpc: SocketAddr,
+    default_port: u16,
+    flag: &str,
+) -> anyhow::Result<Option<SocketAddr>> {
     match value.to_ascii_lowercase().as_str() {
         "off" => Ok(None),
         "auto" => Ok(Some(SocketAddr::new(grpc.ip(), if grpc.port() == 0 { 0 } else { default_port }))),

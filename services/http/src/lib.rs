@@ -56,10 +56,7 @@ struct AppState {
 /// The HTTP app: the JSON API over `grpc`, and the web app's `assets` (none: API only).
 pub fn router(grpc: GrpcStack, assets: Option<Assets>) -> Result<axum::Router, String> {
     let state = AppState { grpc, transcoder: Transcoder::new()?, assets };
-    Ok(axum::Router::new()
-        .route("/api/{service}/{method}", post(api))
-        .fallback(static_file)
-        .with_state(state))
+    Ok(axum::Router::new().route("/api/{service}/{method}", post(api)).fallback(static_file).with_state(state))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

@@ -24,8 +24,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Mutex;
-use std::time::Duration;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -206,9 +206,7 @@ impl Wal {
                     backoff = (backoff * 2).min(Duration::from_millis(200));
                 }
                 Err(TrySendError::Full(_)) => return Err(WalError::QueueFull),
-                Err(TrySendError::Disconnected(_)) => {
-                    return Err(WalError::Closed("log thread has stopped".into()))
-                }
+                Err(TrySendError::Disconnected(_)) => return Err(WalError::Closed("log thread has stopped".into())),
             }
         };
         match rx.await {

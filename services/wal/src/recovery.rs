@@ -25,8 +25,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::warn;
 
 use crate::segment::{
-    self, decode_header, encode_record, list_segments, record_at, scan_segment, segment_path, sync_dir,
-    Damage, HEADER_LEN,
+    self, decode_header, encode_record, list_segments, record_at, scan_segment, segment_path, sync_dir, Damage,
+    HEADER_LEN,
 };
 use crate::{DamagedRange, Replay, Salvage, WalError};
 
@@ -100,8 +100,7 @@ fn read_strict(segments: &[(u64, PathBuf)]) -> Result<StrictRead, WalError> {
     for (i, (first, path)) in segments.iter().enumerate() {
         if let Some(expected) = expected {
             if *first != expected {
-                let detail =
-                    format!("segment starts at position {first}, the previous one ends before {expected}");
+                let detail = format!("segment starts at position {first}, the previous one ends before {expected}");
                 return Err(corrupt(path, 0, detail));
             }
         }
@@ -143,9 +142,7 @@ fn corrupt(path: &Path, offset: u64, detail: String) -> WalError {
 fn read_from(path: &Path, offset: u64) -> Result<Vec<u8>, WalError> {
     let mut file = File::open(path).map_err(|e| WalError::io(path, e))?;
     let mut tail = Vec::new();
-    file.seek(SeekFrom::Start(offset))
-        .and_then(|_| file.read_to_end(&mut tail))
-        .map_err(|e| WalError::io(path, e))?;
+    file.seek(SeekFrom::Start(offset)).and_then(|_| file.read_to_end(&mut tail)).map_err(|e| WalError::io(path, e))?;
     Ok(tail)
 }
 
@@ -263,9 +260,7 @@ fn read_readable(segments: &[(u64, PathBuf)]) -> Result<Readable, WalError> {
         while offset < bytes.len() {
             let most = most_after(expected, bytes.len() - offset);
             let (at, position, payload) = match record_at(&bytes, offset) {
-                Some((position, payload)) if (expected..=most).contains(&position) => {
-                    (offset, position, payload)
-                }
+                Some((position, payload)) if (expected..=most).contains(&position) => (offset, position, payload),
                 _ => {
                     let found = next_valid(&bytes, offset + 1, expected, most);
                     let end = found.map_or(bytes.len(), |(at, _, _)| at);
@@ -323,10 +318,8 @@ fn finish_interrupted_salvage(dir: &Path) -> Result<Option<PathBuf>, WalError> {
     for entry in fs::read_dir(dir).map_err(|e| WalError::io(dir, e))? {
         let path = entry.map_err(|e| WalError::io(dir, e))?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        let Some((first, aside_name)) = name
-            .strip_prefix("salvage-")
-            .and_then(|n| n.strip_suffix(".ready"))
-            .and_then(|n| n.split_once('-'))
+        let Some((first, aside_name)) =
+            name.strip_prefix("salvage-").and_then(|n| n.strip_suffix(".ready")).and_then(|n| n.split_once('-'))
         else {
             continue;
         };

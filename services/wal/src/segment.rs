@@ -27,10 +27,8 @@ pub(crate) fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        let Some(first) = name
-            .strip_prefix("wal-")
-            .and_then(|n| n.strip_suffix(".log"))
-            .and_then(|n| n.parse::<u64>().ok())
+        let Some(first) =
+            name.strip_prefix("wal-").and_then(|n| n.strip_suffix(".log")).and_then(|n| n.parse::<u64>().ok())
         else {
             continue;
         };
@@ -221,7 +219,13 @@ mod tests {
         for cut in 0..full.len() {
             fs::write(&path, &full[..cut]).expect("write");
             let (got, s) = scan(&path);
-            let expect = if cut >= full.len() { 2 } else if cut >= first_len { 1 } else { 0 };
+            let expect = if cut >= full.len() {
+                2
+            } else if cut >= first_len {
+                1
+            } else {
+                0
+            };
             assert_eq!(got.len(), expect, "cut at {cut}");
             assert_eq!(s.damage.is_some(), cut != 0 && cut != first_len, "cut at {cut}");
         }
@@ -248,8 +252,7 @@ mod tests {
             File::create(segment_path(dir.path(), first)).expect("create");
         }
         File::create(dir.path().join("unrelated.txt")).expect("create");
-        let firsts: Vec<u64> =
-            list_segments(dir.path()).expect("list").into_iter().map(|(f, _)| f).collect();
+        let firsts: Vec<u64> = list_segments(dir.path()).expect("list").into_iter().map(|(f, _)| f).collect();
         assert_eq!(firsts, vec![2, 30, 1000]);
     }
 }

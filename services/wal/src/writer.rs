@@ -43,13 +43,8 @@ pub(crate) struct LogState {
 
 impl LogState {
     /// Reads the log back (see `recovery`) and opens the newest segment for appending.
-    pub(crate) fn open(
-        dir: &Path,
-        segment_bytes: u64,
-        salvage: bool,
-    ) -> Result<(LogState, Replay), WalError> {
-        let recovery::Recovered { replay, segments, last_len, next_position } =
-            recovery::recover(dir, salvage)?;
+    pub(crate) fn open(dir: &Path, segment_bytes: u64, salvage: bool) -> Result<(LogState, Replay), WalError> {
+        let recovery::Recovered { replay, segments, last_len, next_position } = recovery::recover(dir, salvage)?;
         let mut closed = segments;
         let (active_first, active_path, active_len) = match closed.pop() {
             Some((first, path)) => (first, path, last_len),
@@ -113,11 +108,7 @@ impl LogState {
 
     fn roll(&mut self) -> Result<(), WalError> {
         let path = segment_path(&self.dir, self.next_position);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| WalError::io(&path, e))?;
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| WalError::io(&path, e))?;
         sync_dir(&self.dir)?;
         let old_path = std::mem::replace(&mut self.active_path, path);
         self.closed.push((self.active_first, old_path));

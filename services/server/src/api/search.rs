@@ -8,9 +8,9 @@ use earshot_proto::v1::export_service_server::ExportService;
 use earshot_proto::v1::search_service_server::SearchService;
 use earshot_proto::v1::topic_service_server::TopicService;
 use earshot_proto::v1::{
-    CountRequest, CountResponse, CreateTopicRequest, ExportChunk, ExportRequest, DeleteTopicRequest, DeleteTopicResponse, GetTopicRequest,
-    ListTopicsRequest, ListTopicsResponse, SearchRequest, SearchResponse, Topic, UpdateTopicRequest, ValidateRequest,
-    ValidateResponse,
+    CountRequest, CountResponse, CreateTopicRequest, DeleteTopicRequest, DeleteTopicResponse, ExportChunk,
+    ExportRequest, GetTopicRequest, ListTopicsRequest, ListTopicsResponse, SearchRequest, SearchResponse, Topic,
+    UpdateTopicRequest, ValidateRequest, ValidateResponse,
 };
 use futures::StreamExt;
 use tonic::{Request, Response, Status};

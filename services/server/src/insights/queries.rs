@@ -7,9 +7,10 @@ use earshot_indexer::insights::sentiment::{sentiment, SentimentCounts};
 use earshot_indexer::insights::terms::{term_counts, ScoredTerm, TermRanges};
 use earshot_indexer::insights::volume::{volume, Split, VolumeParams};
 use earshot_proto::v1::{
-    AuthorStats, Dimension, Interval, LanguageSentiment, SentimentStats, SentimentSummaryRequest, SentimentSummaryResponse,
-    ShareOfVoiceRequest, ShareOfVoiceResponse, TermScore, TopAuthorsRequest, TopAuthorsResponse, TopicShare,
-    TrendingTermsRequest, TrendingTermsResponse, VolumeBucket, VolumeRequest, VolumeResponse,
+    AuthorStats, Dimension, Interval, LanguageSentiment, SentimentStats, SentimentSummaryRequest,
+    SentimentSummaryResponse, ShareOfVoiceRequest, ShareOfVoiceResponse, TermScore, TopAuthorsRequest,
+    TopAuthorsResponse, TopicShare, TrendingTermsRequest, TrendingTermsResponse, VolumeBucket, VolumeRequest,
+    VolumeResponse,
 };
 
 use super::{seconds, InsightsDomain, InsightsError, Scope};
@@ -97,7 +98,10 @@ impl InsightsDomain {
     }
 
     /// Sentiment counts of a scope per language. Blocking.
-    pub fn sentiment_by_language_blocking(&self, scope: &Scope) -> Result<Vec<(String, SentimentCounts)>, InsightsError> {
+    pub fn sentiment_by_language_blocking(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<(String, SentimentCounts)>, InsightsError> {
         let searcher = self.searcher();
         let q = self.query(&searcher, scope, None)?;
         Ok(earshot_indexer::insights::sentiment::sentiment_by_language(&searcher, &*q)?)

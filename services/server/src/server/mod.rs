@@ -305,7 +305,9 @@ pub async fn serve(
         Arc::new(RateLimiter::new(limit, shared))
     });
     let (search, topics, insights, kpi, export, _stop_alerts) = match reads {
-        Some(r) => (Some(r.search), Some(r.topics), Some(r.insights), Some(r.kpi), Some(r.export), Some(r._stop_alerts)),
+        Some(r) => {
+            (Some(r.search), Some(r.topics), Some(r.insights), Some(r.kpi), Some(r.export), Some(r._stop_alerts))
+        }
         None => (None, None, None, None, None, None),
     };
     let mut routes = reflection(Routes::new(health_service))?;

@@ -116,8 +116,7 @@ fn expected(segment: &Segment, after: &[u8], newest: bool) -> Expected {
     } else {
         (0..common).rev().find(|&i| before[i] != after[i]).unwrap_or(first_diff)
     };
-    let record_of =
-        |at: usize| segment.records.iter().position(|r| r.contains(&at)).expect("inside a record");
+    let record_of = |at: usize| segment.records.iter().position(|r| r.contains(&at)).expect("inside a record");
     let (first_hit, last_hit) = (record_of(first_diff), record_of(last_diff));
     let start = segment.records[first_hit].start;
     if newest && last_hit + 1 == segment.records.len() {
@@ -137,13 +136,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Appends one record to an opened log, closes it, and checks that it reopens cleanly with
 /// `records` followed by the new one.
-fn appends_and_reopens(
-    rt: &tokio::runtime::Runtime,
-    dir: &Path,
-    wal: Wal,
-    records: &[(u64, Vec<u8>)],
-    ctx: &str,
-) {
+fn appends_and_reopens(rt: &tokio::runtime::Runtime, dir: &Path, wal: Wal, records: &[(u64, Vec<u8>)], ctx: &str) {
     let next = records.last().map_or(BASE, |(p, _)| p + 1);
     let last = rt.block_on(wal.append(vec![b"appended".to_vec()])).expect("append").expect("position");
     assert_eq!(last, next, "{ctx}");
@@ -168,8 +161,7 @@ fn check_case(rt: &tokio::runtime::Runtime, sizes: &[usize], target: usize, muta
     fs::write(&segment.path, &after).expect("damage");
     let before_open = snapshot(dir.path());
     let skip: usize = sizes[..target].iter().sum();
-    let numbered =
-        |kept: Vec<&Vec<u8>>| -> Vec<(u64, Vec<u8>)> { (BASE..).zip(kept.into_iter().cloned()).collect() };
+    let numbered = |kept: Vec<&Vec<u8>>| -> Vec<(u64, Vec<u8>)> { (BASE..).zip(kept.into_iter().cloned()).collect() };
     match expected(segment, &after, target + 1 == sizes.len()) {
         Expected::Intact => {
             let (wal, replay) = open(dir.path(), false).unwrap_or_else(|e| panic!("{ctx}: {e}"));
@@ -198,19 +190,14 @@ fn check_case(rt: &tokio::runtime::Runtime, sizes: &[usize], target: usize, muta
 
             let (wal, replay) = open(dir.path(), true).unwrap_or_else(|e| panic!("{ctx}: salvage: {e}"));
             let lost = skip + hit.start..skip + hit.end;
-            let kept = numbered(
-                payloads.iter().enumerate().filter(|(i, _)| !lost.contains(i)).map(|(_, p)| p).collect(),
-            );
+            let kept =
+                numbered(payloads.iter().enumerate().filter(|(i, _)| !lost.contains(i)).map(|(_, p)| p).collect());
             assert_eq!(replay.records, kept, "{ctx}");
             let salvage = replay.salvaged.clone().expect("salvage reported");
             assert_eq!(salvage.records_kept, kept.len() as u64, "{ctx}");
             assert!(salvage.bytes_skipped > 0 && !salvage.resumed, "{ctx}");
             let range = &salvage.damaged[0];
-            assert_eq!(
-                range.segment,
-                salvage.aside_dir.join(segment.path.file_name().expect("name")),
-                "{ctx}"
-            );
+            assert_eq!(range.segment, salvage.aside_dir.join(segment.path.file_name().expect("name")), "{ctx}");
             assert_eq!(range.offset, offset, "{ctx}");
             assert!(salvage.aside_dir.starts_with(dir.path()), "{ctx}");
             assert!(
@@ -237,9 +224,7 @@ fn every_offset(sizes: &[usize], target: usize, mutations: impl Fn(usize, usize)
 
 #[test]
 fn a_flipped_byte_anywhere_in_the_newest_segment_is_cut_only_in_its_final_record() {
-    every_offset(&[2, 6], 1, |at, _| {
-        vec![Mutation::Flip { at, mask: 0xff }, Mutation::Flip { at, mask: 0x01 }]
-    });
+    every_offset(&[2, 6], 1, |at, _| vec![Mutation::Flip { at, mask: 0xff }, Mutation::Flip { at, mask: 0x01 }]);
 }
 
 #[test]
@@ -256,9 +241,7 @@ fn a_truncated_newest_segment_keeps_every_whole_record_before_the_cut() {
 
 #[test]
 fn damage_anywhere_in_an_older_segment_is_refused_and_salvage_keeps_the_rest() {
-    every_offset(&[6, 3], 0, |at, len| {
-        vec![Mutation::Flip { at, mask: 0x80 }, Mutation::Zero(at..(at + 9).min(len))]
-    });
+    every_offset(&[6, 3], 0, |at, len| vec![Mutation::Flip { at, mask: 0x80 }, Mutation::Zero(at..(at + 9).min(len))]);
 }
 
 #[test]
@@ -308,9 +291,7 @@ fn one_flipped_byte_in_the_middle_of_the_newest_segment_loses_nothing_silently()
     let WalError::Corrupt { path: at_path, offset, .. } = &err else { panic!("{message}") };
     assert_eq!(at_path, &path);
     assert!(*offset <= middle as u64 && middle as u64 - offset < 64, "{message}");
-    for part in
-        [path.display().to_string(), format!("byte {offset}"), "--wal-salvage".into(), "unchanged".into()]
-    {
+    for part in [path.display().to_string(), format!("byte {offset}"), "--wal-salvage".into(), "unchanged".into()] {
         assert!(message.contains(&part), "{part:?} missing from: {message}");
     }
     assert!(snapshot(dir.path()) == before, "the refused open changed the files");
@@ -350,8 +331,7 @@ fn a_salvage_cut_short_while_writing_the_new_log_starts_over() {
     let dir = scratch();
     let payloads: Vec<Vec<u8>> = (0..5).map(payload).collect();
     let segments = write_log(dir.path(), &[5], &payloads);
-    fs::write(&segments[0].path, apply(&segments[0].bytes, &Mutation::Flip { at: 20, mask: 1 }))
-        .expect("damage");
+    fs::write(&segments[0].path, apply(&segments[0].bytes, &Mutation::Flip { at: 20, mask: 1 })).expect("damage");
     let before = snapshot(dir.path());
     fs::write(dir.path().join(PARTIAL), b"half a new log").expect("partial");
     assert!(matches!(open(dir.path(), false), Err(WalError::Corrupt { .. })));
@@ -381,10 +361,7 @@ fn a_salvage_cut_short_while_moving_segments_aside_is_finished() {
     let want: Vec<(u64, Vec<u8>)> = (BASE..).zip(payloads[1..].iter().cloned()).collect();
     assert_eq!(replay.records, want);
     let salvage = replay.salvaged.expect("reported");
-    assert_eq!(
-        (salvage.aside_dir.as_path(), salvage.records_kept, salvage.resumed),
-        (aside.as_path(), 5, true)
-    );
+    assert_eq!((salvage.aside_dir.as_path(), salvage.records_kept, salvage.resumed), (aside.as_path(), 5, true));
     assert_eq!(
         fs::read(aside.join(segments[1].path.file_name().expect("name"))).expect("set aside"),
         segments[1].bytes
@@ -408,16 +385,14 @@ fn scanning_a_megabyte_of_garbage_for_the_next_record_is_cheap() {
 
 fn mutation_strategy() -> impl Strategy<Value = (usize, Mutation)> {
     // (segment index seed, mutation with an offset seed resolved against the segment's length)
-    (any::<usize>(), 0u8..3, any::<usize>(), 1usize..40, 1u8..=255).prop_map(
-        |(segment, kind, at, n, mask)| {
-            let mutation = match kind {
-                0 => Mutation::Flip { at, mask },
-                1 => Mutation::Zero(at..at.saturating_add(n)),
-                _ => Mutation::Truncate(at),
-            };
-            (segment, mutation)
-        },
-    )
+    (any::<usize>(), 0u8..3, any::<usize>(), 1usize..40, 1u8..=255).prop_map(|(segment, kind, at, n, mask)| {
+        let mutation = match kind {
+            0 => Mutation::Flip { at, mask },
+            1 => Mutation::Zero(at..at.saturating_add(n)),
+            _ => Mutation::Truncate(at),
+        };
+        (segment, mutation)
+    })
 }
 
 proptest! {
