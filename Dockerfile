@@ -37,7 +37,7 @@ ENV LD_LIBRARY_PATH=/opt/earshot/lib \
     EARSHOT_LISTEN=0.0.0.0:50051 \
     EARSHOT_LOG_FORMAT=json
 USER 10001:10001
-EXPOSE 50051 9090
+EXPOSE 50051 8080 9090
 VOLUME ["/data"]
 ENTRYPOINT ["/opt/earshot/bin/earshot"]
 CMD ["serve"]

@@ -216,3 +216,31 @@ def test_reflection_cli_needs_no_generated_code(server):
     assert "earshot.v1.SearchService" in run.stdout
     assert "Count('reflected'): 5" in run.stdout
     assert "WatchAlerts: " in run.stdout and "peak 30" in run.stdout
+
+
+def test_parquet_export_reads_back_with_pyarrow(server, tmp_path):
+    """`earshot export --format parquet` holds every matching mention once, typed, for pyarrow."""
+    import pyarrow.parquet as pq
+
+    name = tenant("parquet")
+    day = dt.datetime(2024, 4, 10, tzinfo=dt.timezone.utc)
+    with earshot_client.EarshotClient(server, name) as client:
+        mentions = [
+            earshot_client.mention(f"pq-{i}", f"acme export {i}", day + dt.timedelta(minutes=i), author_handle=f"user{i % 7}")
+            for i in range(2500)
+        ]
+        client.ingest(mentions)
+    out = tmp_path / "acme.parquet"
+    run = subprocess.run(
+        [str(earshot_bin()), "export", "acme", "--format", "parquet", "--output", str(out), "--no-progress",
+         "--server", f"http://{server}", "--tenant", name],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    table = pq.read_table(out)
+    assert table.num_rows == 2500
+    ids = table.column("id").to_pylist()
+    assert len(set(ids)) == 2500 and set(ids) == {f"pq-{i}" for i in range(2500)}
+    created = table.column("created_at").to_pylist()
+    assert min(created).replace(tzinfo=dt.timezone.utc) == day
+    assert str(table.schema.field("author_followers").type) == "int64"

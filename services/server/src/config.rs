@@ -86,7 +86,7 @@ impl Default for Config {
 /// Where the sentiment model is and how to run it.
 #[derive(Debug, Clone)]
 pub struct ClassifierConfig {
-    /// Folder with `model.onnx`, `config.json`, `vocab.txt`, `emoji.tsv`, `calibration.json` and `SHA256SUMS`.
+    /// Folder with `model.onnx`, `config.json`, `tokenizer.json`, `calibration.json` and `SHA256SUMS`.
     pub weights_dir: PathBuf,
     /// Threads one inference may use.
     pub intra_threads: usize,
