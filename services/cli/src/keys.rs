@@ -60,6 +60,10 @@ pub enum KeysCommand {
         /// Redact e-mail addresses and phone numbers in its texts at ingest.
         #[arg(long)]
         redact_pii: Option<bool>,
+        /// The incident signal's problem words and phrases for this tenant, comma-separated
+        /// ("störung,geht nicht,outage"); an empty value goes back to the defaults of every language.
+        #[arg(long, value_delimiter = ',', num_args = 0..)]
+        problem_terms: Option<Vec<String>>,
     },
 }
 
@@ -162,11 +166,18 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
                 eprintln!("revoked key {} of tenant {}", key.id, key.tenant);
             }
         }
-        KeysCommand::Tenant { tenant, retention_days, redact_pii } => {
-            let settings = store.set_tenant(&tenant, TenantSettings { retention_days, redact_pii })?;
+        KeysCommand::Tenant { tenant, retention_days, redact_pii, problem_terms } => {
+            let problem_terms =
+                problem_terms.map(|t| t.into_iter().map(|w| w.trim().to_owned()).filter(|w| !w.is_empty()).collect());
+            let settings = store.set_tenant(&tenant, TenantSettings { retention_days, redact_pii, problem_terms })?;
             println!(
                 "{}",
-                serde_json::json!({ "tenant": tenant, "retention_days": settings.retention_days, "redact_pii": settings.redact_pii })
+                serde_json::json!({
+                    "tenant": tenant,
+                    "retention_days": settings.retention_days,
+                    "redact_pii": settings.redact_pii,
+                    "problem_terms": settings.problem_terms,
+                })
             );
         }
     }

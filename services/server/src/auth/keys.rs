@@ -80,6 +80,10 @@ pub struct TenantSettings {
     /// Replace e-mail addresses and phone numbers in texts at ingest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redact_pii: Option<bool>,
+    /// The incident signal's problem words and phrases for this tenant, instead of the defaults of
+    /// every language (a request's own `problem_terms` still come first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_terms: Option<Vec<String>>,
 }
 
 /// One key as stored (never the secret).
@@ -267,6 +271,9 @@ impl KeyStore {
             if change.redact_pii.is_some() {
                 settings.redact_pii = change.redact_pii;
             }
+            if change.problem_terms.is_some() {
+                settings.problem_terms = change.problem_terms.filter(|t| !t.is_empty());
+            }
             Ok(settings.clone())
         })
     }
@@ -405,11 +412,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = KeyStore::in_data_dir(dir.path());
         let registry = KeyRegistry::open(store.clone()).expect("open");
-        store.set_tenant("acme", TenantSettings { retention_days: Some(30), redact_pii: None }).expect("set");
+        store.set_tenant("acme", TenantSettings { retention_days: Some(30), ..Default::default() }).expect("set");
         let merged =
-            store.set_tenant("acme", TenantSettings { retention_days: None, redact_pii: Some(true) }).expect("set");
-        assert_eq!(merged, TenantSettings { retention_days: Some(30), redact_pii: Some(true) });
+            store.set_tenant("acme", TenantSettings { redact_pii: Some(true), ..Default::default() }).expect("set");
+        assert_eq!(merged, TenantSettings { retention_days: Some(30), redact_pii: Some(true), problem_terms: None });
         assert_eq!(registry.settings_of("acme"), merged);
+        let terms = Some(vec!["störung".to_owned(), "geht nicht".to_owned()]);
+        let with_terms = store
+            .set_tenant("acme", TenantSettings { problem_terms: terms.clone(), ..Default::default() })
+            .expect("set");
+        assert_eq!((with_terms.retention_days, with_terms.problem_terms), (Some(30), terms));
+        let cleared = store.set_tenant("acme", TenantSettings { problem_terms: Some(vec![]), ..Default::default() });
+        assert_eq!(cleared.expect("set").problem_terms, None, "an empty list goes back to the defaults");
         assert_eq!(registry.settings_of("other"), TenantSettings::default());
     }
 }

@@ -105,12 +105,19 @@ pub struct InsightsDomain {
     indexer: Arc<Indexer>,
     topics: Arc<TopicStore>,
     kpis: Arc<kpi::KpiStore>,
+    problem_terms: Option<vocab::TenantProblemTerms>,
 }
 
 impl InsightsDomain {
     /// Insights over `indexer`, resolving topics in `topics` and KPIs in `kpis`.
     pub fn new(indexer: Arc<Indexer>, topics: Arc<TopicStore>, kpis: Arc<kpi::KpiStore>) -> Self {
-        InsightsDomain { indexer, topics, kpis }
+        InsightsDomain { indexer, topics, kpis, problem_terms: None }
+    }
+
+    /// Reads each tenant's own incident vocabulary through `terms` (see [`vocab`]).
+    pub fn with_problem_terms(mut self, terms: Option<vocab::TenantProblemTerms>) -> Self {
+        self.problem_terms = terms;
+        self
     }
 
     /// The KPI store.

@@ -197,10 +197,13 @@ impl InsightsDomain {
     ) -> Result<IncidentSignalResponse, InsightsError> {
         let mut scope = self.scope(tenant, req.scope.as_ref())?;
         let config = spike_config(req.settings.as_ref())?;
-        let terms: Vec<String> = if req.problem_terms.is_empty() {
-            super::vocab::default_problem_terms()
-        } else {
+        // The request's own terms, else the tenant's, else every language's defaults.
+        let terms: Vec<String> = if !req.problem_terms.is_empty() {
             req.problem_terms.clone()
+        } else if let Some(own) = self.problem_terms.as_ref().and_then(|f| f(tenant)) {
+            own
+        } else {
+            super::vocab::default_problem_terms()
         };
         if terms.len() > 100 {
             return Err(InsightsError::invalid("problem_terms", "at most 100 terms"));

@@ -6,6 +6,9 @@
 //! (the lists barely overlap, and where they do — "down", "offline", "login" — the word means the
 //! same), so one query serves a mixed-language corpus without knowing each mention's language.
 
+/// A tenant's own problem terms (from its settings), if it has any.
+pub type TenantProblemTerms = std::sync::Arc<dyn Fn(&str) -> Option<Vec<String>> + Send + Sync>;
+
 /// Problem words and phrases by ISO 639-1 code.
 pub const PROBLEM_TERMS: &[(&str, &[&str])] = &[
     (

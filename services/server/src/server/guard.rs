@@ -73,6 +73,13 @@ impl Guard {
         Ok(Guard { layer, governance, pii, keys, retention })
     }
 
+    /// Each tenant's own incident vocabulary, read from the key store's tenant settings at every call
+    /// (a change with `earshot keys tenant … --problem-terms` applies without a restart).
+    pub fn problem_terms(&self) -> Option<crate::insights::vocab::TenantProblemTerms> {
+        let registry = self.keys.clone();
+        Some(Arc::new(move |tenant: &str| registry.settings_of(tenant).problem_terms))
+    }
+
     /// A server builder, with TLS when configured.
     pub fn server_builder(config: &Config) -> Result<Server, ServerError> {
         let builder = Server::builder();

@@ -34,6 +34,8 @@ pub struct Shared<'a> {
     pub cluster: Option<&'a Cluster>,
     /// Erasures, which must also clear cached results (and the shared dedupe set).
     pub governance: Option<&'a Governance>,
+    /// A tenant's own problem vocabulary for the incident signal, from its settings.
+    pub problem_terms: Option<crate::insights::vocab::TenantProblemTerms>,
 }
 
 /// The services, and the sender whose drop stops the alert evaluator.
@@ -52,7 +54,7 @@ pub fn services(
     let storage = |e: InsightsError| ServerError::Join(e.to_string());
     let kpis = Arc::new(KpiStore::open(&config.data_dir.join("kpis.json")).map_err(storage)?);
     let rules = Arc::new(AlertRules::open(&config.data_dir.join("alerts.json")).map_err(storage)?);
-    let domain = InsightsDomain::new(indexer.clone(), topics.clone(), kpis);
+    let domain = InsightsDomain::new(indexer.clone(), topics.clone(), kpis).with_problem_terms(shared.problem_terms);
     let (bus, cache): (Arc<dyn AlertBus>, Arc<dyn ResultCache>) = match shared.cluster {
         Some(c) => (
             Arc::new(RedisBus::start(RedisBroadcast::new(c.redis.clone(), c.config.keys()))),

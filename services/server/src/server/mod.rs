@@ -127,7 +127,8 @@ fn read_services(
     let export = ExportServiceServer::new(ExportApi(search.clone())).max_encoding_message_size(max);
     let search =
         SearchServiceServer::new(SearchApi(search)).max_decoding_message_size(max).max_encoding_message_size(max);
-    let shared = insights::Shared { cluster, governance: guard.governance.as_deref() };
+    let shared =
+        insights::Shared { cluster, governance: guard.governance.as_deref(), problem_terms: guard.problem_terms() };
     let (insights, kpi, stop) = insights::services(config, storage.indexer.clone(), topics.clone(), closing, shared)?;
     let topics = TopicServiceServer::new(TopicApi(topics));
     Ok(ReadServices { search, topics, insights, kpi, export, _stop_alerts: stop })
