@@ -18,57 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{ExportArgs, ExportFormat};
 use crate::export_parquet::ParquetSink;
-use crate::json::mention_json;
-
-/// Columns of the CSV form: the importer's flat vocabulary, so an export can be imported again.
-pub const COLUMNS: &[&str] = &[
-    "id",
-    "text",
-    "created_at",
-    "source",
-    "url",
-    "author_id",
-    "author_handle",
-    "author_name",
-    "author_followers",
-    "author_verified",
-    "language",
-    "country",
-    "engagement_type",
-    "parent_id",
-    "root_id",
-    "likes",
-    "shares",
-    "replies",
-    "tags",
-    "rating",
-    "sentiment",
-    "sentiment_score",
-    "ingested_at",
-];
-
-/// A mention as the flat row of [`COLUMNS`], every value as text.
-pub fn flat_row(m: &Mention) -> Vec<String> {
-    let j = mention_json(m);
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
-    let tags = m.tags.join("|");
-    COLUMNS
-        .iter()
-        .map(|c| match *c {
-            "author_id" => text(&j["author"]["id"]),
-            "author_handle" => text(&j["author"]["handle"]),
-            "author_name" => text(&j["author"]["display_name"]),
-            "author_followers" => text(&j["author"]["followers"]),
-            "author_verified" => text(&j["author"]["verified"]),
-            "tags" => tags.clone(),
-            other => text(&j[other]),
-        })
-        .collect()
-}
+use crate::json::{flat_row, mention_json, COLUMNS};
 
 /// Where the mentions go.
 enum Sink {

@@ -14,7 +14,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 
-use crate::export::{flat_row, COLUMNS};
+use crate::json::{flat_row, COLUMNS};
 
 /// Mentions per row group.
 const ROW_GROUP: usize = 10_000;

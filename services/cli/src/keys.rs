@@ -114,7 +114,7 @@ impl GuardArgs {
 
     /// The metrics address for a server listening for gRPC on `grpc`, or `None` when disabled.
     pub fn metrics_addr(&self, grpc: SocketAddr) -> anyhow::Result<Option<SocketAddr>> {
-        crate::serve::follow_grpc_port(&self.metrics_listen, grpc, 9090, "--metrics-listen")
+        crate::listen::follow_grpc_port(&self.metrics_listen, grpc, 9090, "--metrics-listen")
     }
 }
 

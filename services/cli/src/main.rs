@@ -8,6 +8,7 @@ mod formats;
 mod import;
 mod json;
 mod keys;
+mod listen;
 mod records;
 mod report;
 mod search;

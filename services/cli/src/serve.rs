@@ -4,7 +4,6 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context;
 use earshot_models::batcher::BatchOptions;
 use earshot_server::auth::ratelimit::RateLimit;
 use earshot_server::cluster::{RedisConfig, Roles};
@@ -91,7 +90,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    let http = match follow_grpc_port(&args.http_listen, args.listen, 8080, "--http-listen")? {
+    let http = match crate::listen::follow_grpc_port(&args.http_listen, args.listen, 8080, "--http-listen")? {
         Some(addr) => {
             let http = bind(addr, "HTTP", "--http-listen").await?;
             println!("earshot web on http://{}/", http.local_addr()?);
@@ -133,20 +132,4 @@ async fn bind(addr: SocketAddr, what: &str, flag: &str) -> anyhow::Result<TcpLis
         ),
         _ => anyhow::anyhow!("cannot listen for {what} on {addr}: {e}"),
     })
-}
-
-/// The address of a side listener: `off`, an address, or `auto` — the gRPC address's host with
-/// `default_port`, or port 0 when gRPC itself was given port 0 (so that servers started side by side
-/// on free ports never collide on a fixed one).
-pub fn follow_grpc_port(
-    value: &str,
-    grpc: SocketAddr,
-    default_port: u16,
-    flag: &str,
-) -> anyhow::Result<Option<SocketAddr>> {
-    match value.to_ascii_lowercase().as_str() {
-        "off" => Ok(None),
-        "auto" => Ok(Some(SocketAddr::new(grpc.ip(), if grpc.port() == 0 { 0 } else { default_port }))),
-        _ => Ok(Some(value.parse().with_context(|| format!("{flag} {value:?}: an address, auto or off"))?)),
-    }
 }
