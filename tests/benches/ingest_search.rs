@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use earshot_proto::v1::{CountRequest, IngestRequest, SearchRequest, SortOrder, TimeRange};
 use earshot_tests::corpus::{synthetic_mention, Rng};
-use earshot_tests::{now_secs, Sandbox};
+use earshot_tests::{now_secs, peak_rss_mib, Sandbox};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -17,15 +17,6 @@ fn env_or(name: &str, default: usize) -> usize {
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
-}
-
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 #[tokio::main]

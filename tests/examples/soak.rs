@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use earshot_proto::v1::export_service_client::ExportServiceClient;
 use earshot_proto::v1::insights_service_client::InsightsServiceClient;
 use earshot_proto::v1::{CountRequest, ExportRequest, IngestRequest, InsightScope, SearchRequest, VolumeRequest};
-use earshot_tests::{mention, Sandbox};
+use earshot_tests::{mention, peak_rss_mib, Sandbox};
 
 #[derive(Default)]
 struct Tally {
@@ -30,16 +30,6 @@ impl Tally {
             *self.errors.entry(format!("{what} {:?}", status.code())).or_default() += 1;
         }
     }
-}
-
-/// Peak resident memory of a process so far, in MiB (VmHWM).
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
