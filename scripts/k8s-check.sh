@@ -21,7 +21,7 @@ fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-bin=${EARSHOT_BIN:-target/debug/earshot}
+bin=${EARSHOT_BIN:-${CARGO_TARGET_DIR:-target}/debug/earshot}
 for overlay in k8s/overlays/*/; do
   name=$(basename "$overlay")
   kubectl kustomize "$overlay" > "$out/$name.yaml" 2> "$out/$name.err" || { cat "$out/$name.err"; exit 1; }

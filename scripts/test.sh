@@ -14,6 +14,9 @@ scripts/k8s-check.sh
 if [ "$(id -u)" = 0 ]; then export EARSHOT_REQUIRE_TMPFS=1; fi
 cargo test --locked --workspace
 # Clients other than our own: Python over generated stubs and over reflection only; the dashboard in Chromium.
-EARSHOT_BIN="${CARGO_TARGET_DIR:-target}/debug/earshot" examples/python/run.sh
-EARSHOT_BIN="${CARGO_TARGET_DIR:-target}/debug/earshot" tests/browser/run.sh
+# The runners change directory, so the binary's path must be absolute.
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+EARSHOT_BIN="$target_dir/debug/earshot" examples/python/run.sh
+EARSHOT_BIN="$target_dir/debug/earshot" tests/browser/run.sh
 scripts/fuzz.sh

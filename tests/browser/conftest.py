@@ -25,13 +25,15 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+# Relative paths (CARGO_TARGET_DIR=target, EARSHOT_BIN=target/debug/earshot) are from the repository root,
+# as cargo reads them, not from this directory where run.sh starts pytest.
+TARGET = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
 SHOTS = Path(os.environ.get("EARSHOT_SCREENSHOTS", TARGET / "browser-screenshots"))
 WAIT_S = 30
 
 
 def earshot_bin() -> Path:
-    path = Path(os.environ.get("EARSHOT_BIN", TARGET / "debug" / "earshot"))
+    path = ROOT / os.environ.get("EARSHOT_BIN", TARGET / "debug" / "earshot")
     if not path.exists():
         pytest.fail(f"{path} is missing: build it with `cargo build -p earshot-cli` (tests/browser/run.sh does)")
     return path
