@@ -44,15 +44,39 @@ pub enum IndexCommand {
 /// When the indexing thread commits.
 #[derive(Debug, Clone)]
 pub struct CommitPolicy {
-    /// Longest time an added document waits before a commit makes it searchable.
+    /// Longest time an added document waits before a commit makes it searchable, under ordinary load.
     pub interval: Duration,
     /// Commit early once this many documents are waiting.
     pub max_docs: usize,
+    /// Under bulk load (a commit of at least [`CommitPolicy::bulk_docs`] documents) the wait doubles after
+    /// each commit, up to this; the first commit under ordinary load returns to `interval`.
+    pub max_interval: Duration,
+    /// Documents in one commit that mean bulk load.
+    pub bulk_docs: usize,
 }
 
 impl Default for CommitPolicy {
     fn default() -> Self {
-        CommitPolicy { interval: Duration::from_millis(500), max_docs: 200_000 }
+        CommitPolicy {
+            interval: Duration::from_millis(500),
+            max_docs: 200_000,
+            max_interval: Duration::from_secs(4),
+            bulk_docs: 5_000,
+        }
+    }
+}
+
+impl CommitPolicy {
+    /// The wait before the next commit, after a commit of `docs` documents that followed a wait of
+    /// `current`. Every commit writes a segment that merges then rewrite: during a backfill, fewer and
+    /// larger commits cut the CPU an import needs by a third (BENCHMARKS.md), while a trickle of live
+    /// mentions keeps the short wait.
+    pub fn next_interval(&self, current: Duration, docs: usize) -> Duration {
+        if docs >= self.bulk_docs {
+            (current * 2).clamp(self.interval, self.max_interval.max(self.interval))
+        } else {
+            self.interval
+        }
     }
 }
 
@@ -129,8 +153,9 @@ impl WriterLoop {
         let mut pending_docs = 0usize;
         let mut first_pending: Option<Instant> = None;
         let mut pending_position: Option<u64> = None;
+        let mut interval = self.policy.interval;
         loop {
-            let commit_due = first_pending.map(|t| t + self.policy.interval);
+            let commit_due = first_pending.map(|t| t + interval);
             let deadline = match (commit_due, self.retry) {
                 (Some(c), Some((r, _))) => Some(c.max(r)),
                 (c, r) => c.or(r.map(|(r, _)| r)),
@@ -142,6 +167,9 @@ impl WriterLoop {
             let mut reply = None;
             let commit_now = match received {
                 Ok(IndexCommand::Add { mentions, last_position }) => {
+                    // Only a log position (a replay whose mentions were all indexed already): committing it
+                    // at once makes a restarted server ready without waiting out the interval.
+                    let position_only = mentions.is_empty() && pending_docs == 0 && last_position.is_some();
                     pending_docs += mentions.len();
                     for (mention, model_version) in mentions {
                         let near_duplicate = self.near_duplicate(&mention);
@@ -151,7 +179,7 @@ impl WriterLoop {
                         pending_position = last_position;
                     }
                     first_pending.get_or_insert_with(Instant::now);
-                    pending_docs >= self.policy.max_docs
+                    position_only || pending_docs >= self.policy.max_docs
                 }
                 Ok(IndexCommand::Upsert { mentions }) => {
                     pending_docs += mentions.len();
@@ -189,12 +217,13 @@ impl WriterLoop {
             };
             // Under steady load a message is always waiting and the deadline never times out: a commit
             // that is due must still happen.
-            let commit_now = commit_now || first_pending.is_some_and(|t| t.elapsed() >= self.policy.interval);
+            let commit_now = commit_now || first_pending.is_some_and(|t| t.elapsed() >= interval);
             // While commits fail, only a caller waiting for an answer or the retry timer tries again.
             let retry_due = self.retry.is_none_or(|(at, _)| Instant::now() >= at);
             if commit_now && (retry_due || reply.is_some()) {
                 let result = self.commit(pending_docs, pending_position);
                 if result.is_ok() {
+                    interval = self.policy.next_interval(interval, pending_docs);
                     pending_docs = 0;
                     first_pending = None;
                 }
@@ -292,5 +321,27 @@ impl WriterLoop {
         self.retry = Some((Instant::now() + wait, wait));
         self.metrics.set_failing(Some(why.clone()));
         why
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::CommitPolicy;
+
+    #[test]
+    fn bulk_load_lengthens_the_wait_up_to_its_cap_and_a_trickle_resets_it() {
+        let policy = CommitPolicy::default();
+        let ms = Duration::from_millis;
+        assert_eq!(policy.next_interval(ms(500), 10), ms(500));
+        assert_eq!(policy.next_interval(ms(500), 5_000), ms(1000));
+        assert_eq!(policy.next_interval(ms(1000), 50_000), ms(2000));
+        assert_eq!(policy.next_interval(ms(2000), 50_000), ms(4000));
+        assert_eq!(policy.next_interval(ms(4000), 50_000), ms(4000), "capped");
+        assert_eq!(policy.next_interval(ms(4000), 4_999), ms(500), "back to the short wait");
+        // A configured interval above the cap is never shortened by bulk load.
+        let slow = CommitPolicy { interval: Duration::from_secs(10), ..CommitPolicy::default() };
+        assert_eq!(slow.next_interval(Duration::from_secs(10), 50_000), Duration::from_secs(10));
     }
 }

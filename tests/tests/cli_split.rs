@@ -6,8 +6,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 use earshot_tests::earshot_bin;
+
+/// Held while a binary is copied and while a process is spawned: a fork while a copy is open for writing
+/// gives the child that descriptor, and executing the copy then fails with ETXTBSY ("text file busy").
+static SPAWN: Mutex<()> = Mutex::new(());
 
 fn engine_bin() -> PathBuf {
     earshot_bin().with_file_name("earshot-engine")
@@ -16,11 +21,13 @@ fn engine_bin() -> PathBuf {
 /// Copies `bin` into `dir` under `name`, where no rpath reaches libtorch.
 fn copy_to(bin: &Path, dir: &Path, name: &str) -> PathBuf {
     let to = dir.join(name);
+    let _spawning = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::copy(bin, &to).expect("copy binary");
     to
 }
 
 fn run_isolated(bin: &Path, args: &[&str]) -> Output {
+    let _spawning = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
     Command::new(bin)
         .args(args)
         .env_remove("LD_LIBRARY_PATH")
@@ -83,6 +90,7 @@ fn model_commands_without_an_engine_say_where_it_is_expected() {
 fn serve_runs_in_the_engine_under_the_same_pid() {
     // `earshot serve` replaces itself by the engine: the pid a supervisor holds is the server's.
     let dir = tempfile::tempdir().expect("temp dir");
+    let spawning = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
     let mut child = Command::new(earshot_bin())
         .args(["serve", "--no-classifier", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
@@ -91,6 +99,7 @@ fn serve_runs_in_the_engine_under_the_same_pid() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn earshot serve");
+    drop(spawning);
     let pid = child.id();
     let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();

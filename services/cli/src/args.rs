@@ -189,8 +189,9 @@ pub struct ServeArgs {
     #[arg(long, env = "EARSHOT_RATE_LIMIT_BURST", default_value_t = 20)]
     pub rate_limit_burst: u32,
     /// Most mentions acknowledged but not yet searchable (labelling and indexing behind ingest); past it
-    /// Ingest answers RESOURCE_EXHAUSTED with retry-after and IngestStream waits (back-pressure).
-    #[arg(long, env = "EARSHOT_MAX_BACKLOG", default_value_t = 20_000)]
+    /// Ingest answers RESOURCE_EXHAUSTED with retry-after and IngestStream waits (back-pressure). The index
+    /// commits at the latest when half of it is waiting.
+    #[arg(long, env = "EARSHOT_MAX_BACKLOG", default_value_t = 100_000)]
     pub max_backlog: u64,
     /// Start on a damaged write-ahead log by keeping every readable record: the damaged files are moved
     /// aside into `<data-dir>/wal/damaged-<time>/` and what is readable is rewritten into a new log.

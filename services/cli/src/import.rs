@@ -132,13 +132,19 @@ pub async fn run_import(
     let forward = {
         let summary = summary.clone();
         tokio::spawn(async move {
+            // Only the last batch asks to wait until searchable: the index commits in log order, so when it
+            // is searchable every earlier batch is. Asking on every batch held each one in the server until
+            // the next commit and cut a bulk import's rate by half.
+            let mut held: Option<Vec<Mention>> = None;
             while let Some(item) = item_rx.recv().await {
                 match item {
                     Item::Batch(mentions) => {
                         summary.lock().read += mentions.len() as u64;
-                        let request = IngestRequest { mentions, wait_searchable };
-                        if req_tx.send(request).await.is_err() {
-                            break;
+                        if let Some(previous) = held.replace(mentions) {
+                            let request = IngestRequest { mentions: previous, wait_searchable: false };
+                            if req_tx.send(request).await.is_err() {
+                                return;
+                            }
                         }
                     }
                     Item::Unreadable(path, e) => {
@@ -150,6 +156,9 @@ pub async fn run_import(
                         }
                     }
                 }
+            }
+            if let Some(last) = held {
+                let _ = req_tx.send(IngestRequest { mentions: last, wait_searchable }).await;
             }
         })
     };

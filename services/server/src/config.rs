@@ -57,6 +57,8 @@ impl Config {
             index_memory_bytes: self.index_memory_bytes,
             index_threads: self.index_threads,
             wal_salvage: self.wal_salvage,
+            // A bulk load commits before back-pressure stops it, not only when its interval is up.
+            commit_max_docs: (self.max_backlog / 2).max(1) as usize,
         }
     }
 }
@@ -75,7 +77,7 @@ impl Default for Config {
             redis: None,
             rate_limit: None,
             alert_interval: Duration::from_secs(60),
-            max_backlog: 20_000,
+            max_backlog: 100_000,
             wal_salvage: false,
             web_assets: None,
         }

@@ -46,6 +46,8 @@ pub struct StorageOptions {
     pub index_threads: usize,
     /// Open a damaged write-ahead log by salvaging every readable record into a new log.
     pub wal_salvage: bool,
+    /// Commit once this many documents wait, whatever the interval.
+    pub commit_max_docs: usize,
 }
 
 /// Takes the data folder for this process: an exclusive lock on `<data_dir>/earshot.lock`, held until
@@ -96,7 +98,11 @@ impl Storage {
     pub fn open(options: &StorageOptions, classifier: Option<ClassifierHandle>) -> Result<Storage, StorageError> {
         let (feedback, on_commit, committed) = CommitFeedback::new();
         let index_options = IndexerOptions {
-            commit: CommitPolicy { interval: options.commit_interval, ..CommitPolicy::default() },
+            commit: CommitPolicy {
+                interval: options.commit_interval,
+                max_docs: options.commit_max_docs,
+                ..CommitPolicy::default()
+            },
             writer_memory_bytes: options.index_memory_bytes,
             writer_threads: options.index_threads,
             ..IndexerOptions::default()

@@ -28,6 +28,7 @@ fn config(dir: &Path) -> StorageOptions {
         index_memory_bytes: 64 << 20,
         index_threads: 1,
         wal_salvage: false,
+        commit_max_docs: 200_000,
     }
 }
 
