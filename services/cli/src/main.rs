@@ -13,6 +13,7 @@ mod records;
 mod report;
 mod search;
 mod serve;
+mod sources;
 
 use clap::Parser;
 
@@ -39,6 +40,7 @@ fn main() -> anyhow::Result<()> {
             Command::Keys(a) => keys::run(a),
             Command::Report(a) => report::report(a).await,
             Command::Export(a) => export::export(a).await,
+            Command::Sources(a) => sources::run(a).await,
         }
     })
 }
