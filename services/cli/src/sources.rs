@@ -22,8 +22,6 @@ use crate::search::status_error;
 pub struct SourcesArgs {
     #[command(subcommand)]
     pub command: SourcesCommand,
-    #[command(flatten)]
-    pub client: ClientArgs,
     /// Print JSON.
     #[arg(long, global = true)]
     pub json: bool,
@@ -34,22 +32,24 @@ pub enum SourcesCommand {
     /// Add a source; the server starts polling it at once.
     Add(AddArgs),
     /// List the tenant's sources and where each stands.
-    List,
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Stop polling a source (by id or name); its checkpoint is kept.
-    Pause {
-        /// Id or name.
-        source: String,
-    },
+    Pause(OneSource),
     /// Poll a paused source again, from its checkpoint.
-    Resume {
-        /// Id or name.
-        source: String,
-    },
+    Resume(OneSource),
     /// Remove a source and its checkpoint (what it stored stays).
-    Remove {
-        /// Id or name.
-        source: String,
-    },
+    Remove(OneSource),
+}
+
+#[derive(Args, Debug)]
+pub struct OneSource {
+    /// Id or name.
+    pub source: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -66,6 +66,8 @@ pub enum KindArg {
 
 #[derive(Args, Debug)]
 pub struct AddArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// What to poll.
     #[arg(long, value_enum)]
     pub kind: KindArg,
@@ -101,8 +103,8 @@ pub struct AddArgs {
     pub token_url: String,
 }
 
-fn spec_of(a: AddArgs) -> anyhow::Result<SourceSpec> {
-    let mut secret = a.secret.unwrap_or_default();
+fn spec_of(a: &AddArgs) -> anyhow::Result<SourceSpec> {
+    let mut secret = a.secret.clone().unwrap_or_default();
     if a.secret_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).context("reading the secret from standard input")?;
@@ -116,15 +118,15 @@ fn spec_of(a: AddArgs) -> anyhow::Result<SourceSpec> {
     };
     Ok(SourceSpec {
         kind: kind as i32,
-        name: a.name,
-        url: a.url,
-        query: a.query,
-        subreddit: a.subreddit,
+        name: a.name.clone(),
+        url: a.url.clone(),
+        query: a.query.clone(),
+        subreddit: a.subreddit.clone(),
         poll_interval_ms: a.interval_ms,
         secret,
-        secret_env: a.secret_env,
-        client_id: a.client_id,
-        token_url: a.token_url,
+        secret_env: a.secret_env.clone(),
+        client_id: a.client_id.clone(),
+        token_url: a.token_url.clone(),
     })
 }
 
@@ -185,32 +187,35 @@ fn print(sources: &[Source], as_json: bool) {
     }
 }
 
+async fn connect(c: &ClientArgs) -> anyhow::Result<SourceServiceClient<Channel>> {
+    SourceServiceClient::connect(c.server.clone())
+        .await
+        .with_context(|| format!("cannot reach earshot at {}", c.server))
+}
+
 /// Entry point of `earshot sources`.
 pub async fn run(args: SourcesArgs) -> anyhow::Result<()> {
-    let mut client: SourceServiceClient<Channel> = SourceServiceClient::connect(args.client.server.clone())
-        .await
-        .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
-    let c = &args.client;
     let shown = match args.command {
         SourcesCommand::Add(a) => {
-            let request = c.request(AddSourceRequest { spec: Some(spec_of(a)?) })?;
+            let mut client = connect(&a.client).await?;
+            let request = a.client.request(AddSourceRequest { spec: Some(spec_of(&a)?) })?;
             vec![client.add_source(request).await.map_err(status_error)?.into_inner()]
         }
-        SourcesCommand::List => {
+        SourcesCommand::List { client: c } => {
             let request = c.request(ListSourcesRequest {})?;
-            client.list_sources(request).await.map_err(status_error)?.into_inner().sources
+            connect(&c).await?.list_sources(request).await.map_err(status_error)?.into_inner().sources
         }
-        SourcesCommand::Pause { source } => {
+        SourcesCommand::Pause(OneSource { source, client: c }) => {
             let request = c.request(PauseSourceRequest { source })?;
-            vec![client.pause_source(request).await.map_err(status_error)?.into_inner()]
+            vec![connect(&c).await?.pause_source(request).await.map_err(status_error)?.into_inner()]
         }
-        SourcesCommand::Resume { source } => {
+        SourcesCommand::Resume(OneSource { source, client: c }) => {
             let request = c.request(ResumeSourceRequest { source })?;
-            vec![client.resume_source(request).await.map_err(status_error)?.into_inner()]
+            vec![connect(&c).await?.resume_source(request).await.map_err(status_error)?.into_inner()]
         }
-        SourcesCommand::Remove { source } => {
+        SourcesCommand::Remove(OneSource { source, client: c }) => {
             let request = c.request(RemoveSourceRequest { source: source.clone() })?;
-            let removed = client.remove_source(request).await.map_err(status_error)?.into_inner().removed;
+            let removed = connect(&c).await?.remove_source(request).await.map_err(status_error)?.into_inner().removed;
             anyhow::ensure!(removed, "no source {source:?}");
             if args.json {
                 println!("{}", json!({ "removed": source }));
