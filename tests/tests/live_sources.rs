@@ -3,7 +3,8 @@
 //! back through gRPC Search. Covers: new items arriving, the feed's conditional GET, a 429 with
 //! `Retry-After` honoured (asserted on the replay server's request times), a dropped connection
 //! retried, Bluesky and Reddit (OAuth client credentials) polling, secrets kept out of `ListSources`,
-//! and a `kill -9` mid-poll that loses nothing and duplicates nothing after the restart.
+//! a `kill -9` mid-poll that loses nothing and duplicates nothing after the restart, and with Redis
+//! exactly one replica polling a source (the lease) until it hands it over.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use earshot_proto::v1::source_service_client::SourceServiceClient;
-use earshot_proto::v1::{AddSourceRequest, ListSourcesRequest, Source, SourceKind, SourceSpec};
+use earshot_proto::v1::{AddSourceRequest, ListSourcesRequest, PauseSourceRequest, Source, SourceKind, SourceSpec};
+use earshot_tests::redis::RedisServer;
 use earshot_tests::replay::{Recorded, Replay, Reply};
 use earshot_tests::{all_ids, Sandbox};
 use serde_json::Value;
@@ -286,4 +288,39 @@ async fn kill_9_mid_poll_loses_nothing_and_duplicates_nothing() {
     assert_eq!(listed[0].state.as_ref().map(|s| s.mentions_total), Some(0), "all duplicates: {listed:?}");
     let ids = all_ids(&mut server.search().await, "").await;
     assert_eq!(ids.len(), expected.len(), "nothing stored twice: {ids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_exactly_one_replica_runs_a_source() {
+    let redis = RedisServer::start().await;
+    let replay = Replay::start(|_: &Recorded| Reply::ok("application/rss+xml", fixture("feeds/news.rss"))).await;
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let url = redis.url();
+    let replica = |role: &'static str, name: &'static str| {
+        vec!["--no-classifier", "--redis-url", url.as_str(), "--role", role, "--redis-consumer", name]
+    };
+    let services = ["earshot.v1.IngestService", "earshot.v1.SearchService"];
+    let a = Sandbox::start_serving(dir_a.path(), &replica("all", "a"), None, &services).await;
+    let b = Sandbox::start_serving(dir_b.path(), &replica("gateway", "b"), None, &services[..1]).await;
+    let url = format!("{}/news.rss", replay.base);
+    let spec = SourceSpec { kind: SourceKind::Feed as i32, name: "News".into(), url, ..Default::default() };
+    add(&a, spec.clone()).await;
+    wait_ids(&a, "news:", 2).await;
+
+    // The same source on a second replica waits while the first holds the lease, however often it polls.
+    add(&b, SourceSpec { name: "news".into(), ..spec }).await;
+    wait_sources(&b, "b stands by", |s| s[0].state.as_ref().is_some_and(|st| st.standby)).await;
+    let seen = replay.requests().len();
+    replay.wait_requests(seen + 5, DEADLINE).await;
+    let b_state = list(&b).await[0].state.clone().expect("state");
+    assert!(b_state.standby && b_state.last_poll_at.is_none(), "b never polled: {b_state:?}");
+
+    // Paused on the first replica, the source hands its lease back and the second takes over.
+    let pause = PauseSourceRequest { source: "news".into() };
+    sources(&a).await.pause_source(pause).await.expect("pause");
+    let took_over = |s: &[Source]| s[0].state.as_ref().is_some_and(|st| !st.standby && st.last_poll_at.is_some());
+    let b_state = wait_sources(&b, "b took over", took_over).await[0].state.clone().expect("state");
+    assert_eq!(b_state.mentions_total, 0, "b's first poll stored only duplicates: {b_state:?}");
+    let ids = all_ids(&mut a.search().await, "").await;
+    assert_eq!(ids.len(), 2, "what b read again was dropped by the shared dedupe: {ids:?}");
 }

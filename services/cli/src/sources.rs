@@ -141,7 +141,7 @@ fn source_json(s: &Source) -> serde_json::Value {
     json!({
         "id": s.id, "name": spec.name, "kind": spec.kind().as_str_name(), "url": spec.url, "query": spec.query,
         "subreddit": spec.subreddit, "poll_interval_ms": spec.poll_interval_ms, "paused": s.paused,
-        "has_secret": s.has_secret, "secret_env": spec.secret_env, "running": st.running,
+        "has_secret": s.has_secret, "secret_env": spec.secret_env, "running": st.running, "standby": st.standby,
         "last_item_at": time(st.last_item_at), "lag_seconds": st.lag_seconds, "last_poll_at": time(st.last_poll_at),
         "next_poll_at": time(st.next_poll_at), "last_error": st.last_error,
         "consecutive_errors": st.consecutive_errors, "errors_total": st.errors_total,

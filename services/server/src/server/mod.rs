@@ -41,6 +41,7 @@ use crate::api::search::{ExportApi, SearchApi, TopicApi};
 use crate::api::sources::SourceApi;
 use crate::auth::ratelimit::RateLimiter;
 use crate::classify::ClassifyDomain;
+use crate::cluster::source_lease::RedisSourceLease;
 use crate::cluster::{self, Cluster};
 use crate::config::{ClassifierConfig, Config};
 use crate::ingest::{pipeline, Backlog, IngestQueue, Ingestor, LocalQueue, WAIT_SEARCHABLE_LIMIT};
@@ -149,10 +150,17 @@ fn ingest_service(config: &Config, ingestor: Arc<Ingestor>) -> IngestServiceServ
 }
 
 /// Live sources: configured wherever the data folder is, run where the ingest path is.
-fn source_domain(config: &Config, ingestor: Option<Arc<Ingestor>>) -> Result<Arc<SourceDomain>, ServerError> {
+fn source_domain(
+    config: &Config,
+    ingestor: Option<Arc<Ingestor>>,
+    cluster: Option<&Cluster>,
+) -> Result<Arc<SourceDomain>, ServerError> {
     let checkpoints = CheckpointDir::open(&config.data_dir).map_err(|e| ServerError::Setup(e.to_string()))?;
     let client = sources::http::client().map_err(ServerError::Setup)?;
-    let runner = ingestor.map(|ingestor| Runner { ingestor, checkpoints, client, max_batch: config.max_batch });
+    let lease = cluster.map(|c| {
+        Arc::new(RedisSourceLease::new(c.redis.clone(), c.config.keys(), c.config.consumer.clone())) as Arc<_>
+    });
+    let runner = ingestor.map(|ingestor| Runner { ingestor, checkpoints, client, max_batch: config.max_batch, lease });
     let domain = SourceDomain::open(&config.data_dir, runner).map_err(|e| ServerError::Setup(e.to_string()))?;
     Ok(Arc::new(domain))
 }
@@ -299,7 +307,7 @@ pub async fn serve(
     let classify_service = classify_service(&config, classifier.clone());
     let ingestor = queue.map(|queue| Arc::new(Ingestor::new(queue, config.max_batch).with_pii(guard.pii.clone())));
     let ingest_service = ingestor.clone().map(|i| ingest_service(&config, i));
-    let sources = source_domain(&config, ingestor)?;
+    let sources = source_domain(&config, ingestor, cluster.as_ref())?;
     sources.start_all();
 
     let wal_dir = config.data_dir.join("wal");

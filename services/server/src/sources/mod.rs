@@ -12,18 +12,21 @@
 //! - [`http`]: one exchange classified (429 → rate limited with its wait), and the [`http::Poller`] trait.
 //! - [`feed`], [`mastodon`], [`bluesky`], [`reddit`]: one poller per kind; the mapping of what they read
 //!   onto mentions is `earshot-sources`', shared with `earshot import`.
-//! - [`runner`]: one task per running source: poll → store → checkpoint → wait.
+//! - [`lease`]: [`lease::SourceLease`], so that with several replicas exactly one runs a source (Redis
+//!   implements it in `cluster::source_lease`).
+//! - [`runner`]: one task per running source: (lease) → poll → store → checkpoint → wait.
 //! - this module: [`SourceDomain`] (add, list, pause, resume, remove; starts and stops the tasks) and
 //!   [`SourceError`].
 //!
-//! Sources run where the ingest path is; with Redis, every replica with the gateway role runs them, so
-//! a deployment with several gateways must run sources on one (no lease yet).
+//! Sources run where the ingest path is. With Redis, each replica keeps its own `sources.json`; a source
+//! added under the same name on several gateways is run by one of them at a time (the lease holder).
 
 pub mod backoff;
 pub mod bluesky;
 pub mod checkpoint;
 pub mod feed;
 pub mod http;
+pub mod lease;
 pub mod mastodon;
 pub mod reddit;
 pub mod runner;

@@ -18,6 +18,7 @@ use super::bluesky::BlueskyPoller;
 use super::checkpoint::{Checkpoint, CheckpointDir};
 use super::feed::FeedPoller;
 use super::http::{Batch, PollError, Poller};
+use super::lease::{self, SourceLease};
 use super::mastodon::MastodonPoller;
 use super::reddit::RedditPoller;
 use super::store::{Kind, SourceConfig};
@@ -43,6 +44,8 @@ pub struct State {
     pub mentions_total: u64,
     /// Whether a task runs the source.
     pub running: bool,
+    /// Another replica holds the source's lease: this one waits.
+    pub standby: bool,
 }
 
 /// What every source task needs: where to store, where checkpoints live, the HTTP client.
@@ -55,6 +58,8 @@ pub struct Runner {
     pub client: reqwest::Client,
     /// Largest batch `Ingestor::store` takes.
     pub max_batch: usize,
+    /// With several replicas: who runs which source.
+    pub lease: Option<Arc<dyn SourceLease>>,
 }
 
 fn now_ms() -> i64 {
@@ -139,10 +144,28 @@ impl Runner {
         let mut poller = self.poller(&source);
         let interval = source.poll_interval();
         let mut backoff = Backoff::new(interval.min(Duration::from_secs(1)), BACKOFF_CAP.max(interval));
+        let lease_key = format!("{tenant}:{}", source.name.to_lowercase());
         loop {
-            let polled = tokio::select! {
-                polled = poller.poll(&checkpoint) => polled,
-                _ = stop.wait_for(|s| *s) => break,
+            let polled = match self.leased(&lease_key, interval).await {
+                Ok(false) => {
+                    {
+                        let mut s = state.lock();
+                        s.standby = true;
+                        s.next_poll_ms = Some(now_ms() + interval.as_millis() as i64);
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(interval) => continue,
+                        _ = stop.wait_for(|s| *s) => break,
+                    }
+                }
+                Ok(true) => {
+                    state.lock().standby = false;
+                    tokio::select! {
+                        polled = poller.poll(&checkpoint) => polled,
+                        _ = stop.wait_for(|s| *s) => break,
+                    }
+                }
+                Err(e) => Err(e),
             };
             let outcome = match polled {
                 Ok(batch) => self.commit(&tenant, &source.id, batch, &mut checkpoint).await,
@@ -191,7 +214,19 @@ impl Runner {
                 _ = stop.wait_for(|s| *s) => break,
             }
         }
-        state.lock().running = false;
+        if let Some(lease) = &self.lease {
+            lease.release(&lease_key).await;
+        }
+        let mut s = state.lock();
+        (s.running, s.standby) = (false, false);
+    }
+
+    /// Whether this replica may poll now: always without a lease; otherwise once it holds (or renewed) it.
+    async fn leased(&self, key: &str, interval: Duration) -> Result<bool, PollError> {
+        match &self.lease {
+            None => Ok(true),
+            Some(l) => l.hold(key, lease::ttl(interval)).await.map_err(PollError::Failed),
+        }
     }
 
     /// Stores a batch, then saves its checkpoint; returns the mentions accepted and any wait asked for.

@@ -135,6 +135,7 @@ pub fn to_proto(source: &SourceConfig, state: &State) -> Source {
             errors_total: state.errors_total,
             mentions_total: state.mentions_total,
             running: state.running,
+            standby: state.standby,
         }),
         created_at: Some(prost_types::Timestamp { seconds: source.created, nanos: 0 }),
     }
