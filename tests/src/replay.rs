@@ -4,7 +4,8 @@
 //! conditional GET, a resumed `min_id`), not on the code's own clocks.
 //!
 //! What to answer is a closure over the request: a response, a dropped connection, or a response that
-//! never comes (a poll in flight when the test kills the server).
+//! never comes (a poll in flight when the test kills the server). [`WsReplay`] does the same for
+//! websockets (Jetstream): scripted messages per connection, then a close or silence.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -175,5 +176,94 @@ impl Replay {
         tokio::time::timeout(deadline, wait)
             .await
             .unwrap_or_else(|_| panic!("fewer than {n} requests after {deadline:?}: {:#?}", self.requests()))
+    }
+}
+
+/// A websocket server standing in for Jetstream: for each connection (numbered from 0) `lines(n, uri)`
+/// says which text messages to send and whether to close the connection afterwards (a dropped
+/// connection) or keep it open. Records each connection's request URI.
+pub struct WsReplay {
+    /// `ws://127.0.0.1:PORT/subscribe`.
+    pub url: String,
+    uris: Arc<Mutex<Vec<String>>>,
+    arrived: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WsReplay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type WsScript = Box<dyn FnMut(usize, &str) -> (Vec<String>, bool) + Send>;
+
+impl WsReplay {
+    /// Starts on a free port.
+    pub async fn start(script: impl FnMut(usize, &str) -> (Vec<String>, bool) + Send + 'static) -> WsReplay {
+        use futures::SinkExt;
+        use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+        use tokio_tungstenite::tungstenite::Message;
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind websocket server");
+        let url = format!("ws://{}/subscribe", listener.local_addr().expect("addr"));
+        let uris = Arc::new(Mutex::new(Vec::new()));
+        let arrived = Arc::new(Notify::new());
+        let script: Arc<Mutex<WsScript>> = Arc::new(Mutex::new(Box::new(script)));
+        let (u, n) = (uris.clone(), arrived.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (uris, arrived, script) = (u.clone(), n.clone(), script.clone());
+                tokio::spawn(async move {
+                    let mut uri = String::new();
+                    let remember = |request: &Request, response: Response| {
+                        uri = request.uri().to_string();
+                        Ok(response)
+                    };
+                    let Ok(mut socket) = tokio_tungstenite::accept_hdr_async(stream, remember).await else { return };
+                    let index = {
+                        let mut all = uris.lock().expect("uris");
+                        all.push(uri.clone());
+                        all.len() - 1
+                    };
+                    arrived.notify_waiters();
+                    let (lines, close) = (script.lock().expect("script"))(index, &uri);
+                    for line in lines {
+                        if socket.send(Message::text(line)).await.is_err() {
+                            return;
+                        }
+                    }
+                    if close {
+                        let _ = socket.close(None).await;
+                    } else {
+                        std::future::pending::<()>().await;
+                    }
+                });
+            }
+        });
+        WsReplay { url, uris, arrived, task }
+    }
+
+    /// The request URI of every connection so far.
+    pub fn connections(&self) -> Vec<String> {
+        self.uris.lock().expect("uris").clone()
+    }
+
+    /// Waits until at least `n` connections were made (failing the test after `deadline`).
+    pub async fn wait_connections(&self, n: usize, deadline: Duration) -> Vec<String> {
+        let wait = async {
+            loop {
+                let notified = self.arrived.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let seen = self.connections();
+                if seen.len() >= n {
+                    return seen;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(deadline, wait)
+            .await
+            .unwrap_or_else(|_| panic!("fewer than {n} connections: {:?}", self.connections()))
     }
 }

@@ -3,6 +3,7 @@
 //! back through gRPC Search. Covers: new items arriving, the feed's conditional GET, a 429 with
 //! `Retry-After` honoured (asserted on the replay server's request times), a dropped connection
 //! retried, Bluesky and Reddit (OAuth client credentials) polling, secrets kept out of `ListSources`,
+//! Jetstream over a websocket resumed with its cursor after a dropped connection,
 //! a `kill -9` mid-poll that loses nothing and duplicates nothing after the restart, and with Redis
 //! exactly one replica polling a source (the lease) until it hands it over.
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use earshot_proto::v1::source_service_client::SourceServiceClient;
 use earshot_proto::v1::{AddSourceRequest, ListSourcesRequest, PauseSourceRequest, Source, SourceKind, SourceSpec};
 use earshot_tests::redis::RedisServer;
-use earshot_tests::replay::{Recorded, Replay, Reply};
+use earshot_tests::replay::{Recorded, Replay, Reply, WsReplay};
 use earshot_tests::{all_ids, Sandbox};
 use serde_json::Value;
 use tonic::transport::Channel;
@@ -323,4 +324,41 @@ async fn with_redis_exactly_one_replica_runs_a_source() {
     assert_eq!(b_state.mentions_total, 0, "b's first poll stored only duplicates: {b_state:?}");
     let ids = all_ids(&mut a.search().await, "").await;
     assert_eq!(ids.len(), 2, "what b read again was dropped by the shared dedupe: {ids:?}");
+}
+
+#[tokio::test]
+async fn jetstream_resumes_from_its_cursor_after_a_dropped_connection() {
+    // Jetstream sends events in time order; the recorded events are a sample, so order them.
+    let mut events: Vec<(i64, String)> = String::from_utf8(fixture("bluesky/jetstream.jsonl"))
+        .expect("utf-8")
+        .lines()
+        .map(|l| (serde_json::from_str::<Value>(l).expect("event")["time_us"].as_i64().expect("time_us"), l.to_owned()))
+        .collect();
+    events.sort();
+    let cut = 12;
+    let cursor_at_cut = events[cut - 1].0;
+    let script = move |connection: usize, uri: &str| {
+        if connection == 0 {
+            // The first connection drops after `cut` events.
+            return (events[..cut].iter().map(|(_, l)| l.clone()).collect(), true);
+        }
+        let cursor: i64 = uri.split("cursor=").nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        (events.iter().filter(|(t, _)| *t >= cursor).map(|(_, l)| l.clone()).collect(), false)
+    };
+    let ws = WsReplay::start(script).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Sandbox::start_in(dir.path(), &["--no-classifier"]).await;
+    let spec = SourceSpec {
+        kind: SourceKind::Jetstream as i32,
+        name: "firehose".into(),
+        url: ws.url.clone(),
+        ..Default::default()
+    };
+    add(&server, spec).await;
+    let ids = wait_ids(&server, "bluesky:", 5).await;
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (5, 5), "every post once: {ids:?}");
+    let connections = ws.wait_connections(2, DEADLINE).await;
+    assert!(connections[0].contains("wantedCollections=app.bsky.feed.post") && !connections[0].contains("cursor"));
+    assert!(connections[1].ends_with(&format!("cursor={cursor_at_cut}")), "resumed: {connections:?}");
 }

@@ -62,6 +62,8 @@ pub enum KindArg {
     Bluesky,
     /// Reddit: search of --query and/or newest of --subreddit (needs --client-id and a secret).
     Reddit,
+    /// Bluesky Jetstream websocket: new posts containing one of the words of --query.
+    Jetstream,
 }
 
 #[derive(Args, Debug)]
@@ -115,6 +117,7 @@ fn spec_of(a: &AddArgs) -> anyhow::Result<SourceSpec> {
         KindArg::Mastodon => SourceKind::Mastodon,
         KindArg::Bluesky => SourceKind::Bluesky,
         KindArg::Reddit => SourceKind::Reddit,
+        KindArg::Jetstream => SourceKind::Jetstream,
     };
     Ok(SourceSpec {
         kind: kind as i32,

@@ -26,6 +26,9 @@ pub struct Checkpoint {
     /// Bluesky, Reddit: creation time (Unix ms) of the newest item stored; the next poll reads back to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_ms: Option<i64>,
+    /// Jetstream: `time_us` of the last event stored or passed over (the reconnect's `cursor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_us: Option<i64>,
     /// Creation time (Unix ms) of the newest item stored, whatever the kind (state and lag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_item_ms: Option<i64>,

@@ -53,6 +53,11 @@ pub struct Batch {
 pub trait Poller: Send {
     /// One poll (possibly several requests, e.g. pages).
     fn poll<'a>(&'a mut self, checkpoint: &'a Checkpoint) -> BoxFuture<'a, Result<Batch, PollError>>;
+
+    /// A stream (a websocket) waits for events inside `poll`: the runner polls again at once.
+    fn streaming(&self) -> bool {
+        false
+    }
 }
 
 /// A response that was not a failure.

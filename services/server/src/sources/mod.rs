@@ -10,7 +10,7 @@
 //! - [`backoff`]: exponential backoff with a cap, and the waits platforms ask for (`Retry-After`,
 //!   `x-ratelimit-reset`, …).
 //! - [`http`]: one exchange classified (429 → rate limited with its wait), and the [`http::Poller`] trait.
-//! - [`feed`], [`mastodon`], [`bluesky`], [`reddit`]: one poller per kind; the mapping of what they read
+//! - [`feed`], [`mastodon`], [`bluesky`], [`reddit`], [`jetstream`] (a websocket): one poller per kind; the mapping of what they read
 //!   onto mentions is `earshot-sources`', shared with `earshot import`.
 //! - [`lease`]: [`lease::SourceLease`], so that with several replicas exactly one runs a source (Redis
 //!   implements it in `cluster::source_lease`).
@@ -26,6 +26,7 @@ pub mod bluesky;
 pub mod checkpoint;
 pub mod feed;
 pub mod http;
+pub mod jetstream;
 pub mod lease;
 pub mod mastodon;
 pub mod reddit;

@@ -18,6 +18,7 @@ use super::bluesky::BlueskyPoller;
 use super::checkpoint::{Checkpoint, CheckpointDir};
 use super::feed::FeedPoller;
 use super::http::{Batch, PollError, Poller};
+use super::jetstream::JetstreamPoller;
 use super::lease::{self, SourceLease};
 use super::mastodon::MastodonPoller;
 use super::reddit::RedditPoller;
@@ -98,6 +99,11 @@ impl Runner {
                 secret: source.secret(),
                 token: None,
             }),
+            Kind::Jetstream => Box::new(JetstreamPoller::new(
+                or(&source.url, super::jetstream::DEFAULT_URL),
+                &source.query,
+                source.poll_interval(),
+            )),
         }
     }
 
@@ -180,7 +186,8 @@ impl Runner {
                     s.consecutive_errors = 0;
                     s.last_item_ms = checkpoint.last_item_ms;
                     metrics::global().source_poll(&label, "ok", accepted);
-                    asked.map_or(interval, |w| w.max(interval))
+                    let pause = if poller.streaming() { Duration::ZERO } else { interval };
+                    asked.map_or(pause, |w| w.max(pause))
                 }
                 Err(e) => {
                     let wait = match &e {

@@ -29,6 +29,18 @@ fn check_url(field: &str, url: &str, required: bool) -> Result<String, SourceErr
     Ok(url.to_owned())
 }
 
+fn check_ws_url(url: &str) -> Result<String, SourceError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(String::new());
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| invalid("url", format!("not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "ws" | "wss") || parsed.host_str().is_none() || parsed.query().is_some() {
+        return Err(invalid("url", "must be a ws or wss address with a host and without a query"));
+    }
+    Ok(url.to_owned())
+}
+
 /// Checks `spec` and makes the source it describes (without an id).
 pub fn config_of(spec: SourceSpec) -> Result<SourceConfig, SourceError> {
     let kind = match SourceKind::try_from(spec.kind) {
@@ -36,13 +48,17 @@ pub fn config_of(spec: SourceSpec) -> Result<SourceConfig, SourceError> {
         Ok(SourceKind::Mastodon) => Kind::Mastodon,
         Ok(SourceKind::Bluesky) => Kind::Bluesky,
         Ok(SourceKind::Reddit) => Kind::Reddit,
-        _ => return Err(invalid("kind", "must be one of feed, mastodon, bluesky, reddit")),
+        Ok(SourceKind::Jetstream) => Kind::Jetstream,
+        _ => return Err(invalid("kind", "must be one of feed, mastodon, bluesky, reddit, jetstream")),
     };
     let name = spec.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(invalid("name", "must be 1 to 100 characters"));
     }
-    let url = check_url("url", &spec.url, matches!(kind, Kind::Feed | Kind::Mastodon))?;
+    let url = match kind {
+        Kind::Jetstream => check_ws_url(&spec.url)?,
+        _ => check_url("url", &spec.url, matches!(kind, Kind::Feed | Kind::Mastodon))?,
+    };
     let token_url = check_url("token_url", &spec.token_url, false)?;
     let query = spec.query.trim().trim_start_matches('#').to_owned();
     let subreddit = spec.subreddit.trim().trim_start_matches("r/").to_owned();
@@ -107,6 +123,7 @@ pub fn to_proto(source: &SourceConfig, state: &State) -> Source {
         Kind::Mastodon => SourceKind::Mastodon,
         Kind::Bluesky => SourceKind::Bluesky,
         Kind::Reddit => SourceKind::Reddit,
+        Kind::Jetstream => SourceKind::Jetstream,
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     Source {
@@ -167,6 +184,7 @@ mod tests {
             "spec.poll_interval_ms"
         );
         assert_eq!(field(config_of(spec(SourceKind::Bluesky))), "spec.query");
+        assert_eq!(field(config_of(spec(SourceKind::Jetstream))), "spec.url", "a websocket address");
         assert_eq!(field(config_of(SourceSpec { query: "a/b".into(), ..spec(SourceKind::Mastodon) })), "spec.query");
         let reddit = SourceSpec { query: "rust".into(), ..spec(SourceKind::Reddit) };
         assert_eq!(field(config_of(reddit.clone())), "spec.client_id");

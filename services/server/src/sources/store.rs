@@ -28,6 +28,8 @@ pub enum Kind {
     Bluesky,
     /// Reddit search or subreddit listing.
     Reddit,
+    /// Bluesky's Jetstream websocket.
+    Jetstream,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Mastodon => "mastodon",
             Kind::Bluesky => "bluesky",
             Kind::Reddit => "reddit",
+            Kind::Jetstream => "jetstream",
         }
     }
 }
