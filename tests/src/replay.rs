@@ -215,6 +215,8 @@ impl WsReplay {
                 let (uris, arrived, script) = (u.clone(), n.clone(), script.clone());
                 tokio::spawn(async move {
                     let mut uri = String::new();
+                    // The signature is tungstenite's handshake callback (its error is an HTTP response).
+                    #[allow(clippy::result_large_err)]
                     let remember = |request: &Request, response: Response| {
                         uri = request.uri().to_string();
                         Ok(response)
