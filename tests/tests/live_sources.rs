@@ -3,7 +3,8 @@
 //! back through gRPC Search. Covers: new items arriving, the feed's conditional GET, a 429 with
 //! `Retry-After` honoured (asserted on the replay server's request times), a dropped connection
 //! retried, Bluesky and Reddit (OAuth client credentials) polling, secrets kept out of `ListSources`,
-//! Jetstream over a websocket resumed with its cursor after a dropped connection,
+//! the same key, role and tenant gate as every service (and the JSON API), bad specs refused naming
+//! their field, Jetstream over a websocket resumed with its cursor after a dropped connection,
 //! a `kill -9` mid-poll that loses nothing and duplicates nothing after the restart, and with Redis
 //! exactly one replica polling a source (the lease) until it hands it over.
 
@@ -17,7 +18,7 @@ use earshot_proto::v1::source_service_client::SourceServiceClient;
 use earshot_proto::v1::{AddSourceRequest, ListSourcesRequest, PauseSourceRequest, Source, SourceKind, SourceSpec};
 use earshot_tests::redis::RedisServer;
 use earshot_tests::replay::{Recorded, Replay, Reply, WsReplay};
-use earshot_tests::{all_ids, Sandbox};
+use earshot_tests::{all_ids, create_key, http_post, with_key, Sandbox};
 use serde_json::Value;
 use tonic::transport::Channel;
 
@@ -146,6 +147,8 @@ async fn mastodon_survives_a_dropped_connection_and_honours_retry_after() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(dir.path().join("sources.json")).expect("meta").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+    let audit = std::fs::read_to_string(dir.path().join("audit/audit.jsonl")).unwrap_or_default();
+    assert!(audit.contains("AddSource") && !audit.contains("s3cret"), "audited without the secret: {audit}");
 }
 
 #[tokio::test]
@@ -361,4 +364,48 @@ async fn jetstream_resumes_from_its_cursor_after_a_dropped_connection() {
     let connections = ws.wait_connections(2, DEADLINE).await;
     assert!(connections[0].contains("wantedCollections=app.bsky.feed.post") && !connections[0].contains("cursor"));
     assert!(connections[1].ends_with(&format!("cursor={cursor_at_cut}")), "resumed: {connections:?}");
+}
+
+#[tokio::test]
+async fn sources_are_per_tenant_behind_the_role_gate_and_over_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, a_analyst) = create_key(dir.path(), "tenant-a", "analyst");
+    let (_, a_cmo) = create_key(dir.path(), "tenant-a", "cmo");
+    let (_, b_analyst) = create_key(dir.path(), "tenant-b", "analyst");
+    let flags = ["--no-classifier", "--auth", "keys", "--http-listen", "127.0.0.1:0"];
+    let server = Sandbox::start_in(dir.path(), &flags).await;
+    let mut client = sources(&server).await;
+    let spec = SourceSpec {
+        kind: SourceKind::Feed as i32,
+        name: "news".into(),
+        url: "http://127.0.0.1:9/feed.xml".into(),
+        poll_interval_ms: 60_000,
+        ..Default::default()
+    };
+    let add = |spec: SourceSpec| AddSourceRequest { spec: Some(spec) };
+    let denied = client.add_source(with_key(add(spec.clone()), &a_cmo)).await.expect_err("cmo may not add");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    let bad = SourceSpec { url: "file:///etc/passwd".into(), ..spec.clone() };
+    let refused = client.add_source(with_key(add(bad), &a_analyst)).await.expect_err("bad url");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("spec.url"), "{}", refused.message());
+    client.add_source(with_key(add(spec.clone()), &a_analyst)).await.expect("analyst adds");
+    let again = client.add_source(with_key(add(spec), &a_analyst)).await.expect_err("same name");
+    assert_eq!(again.code(), tonic::Code::AlreadyExists);
+
+    let listed = |key: &str| with_key(ListSourcesRequest {}, key);
+    let seen_by_cmo = client.list_sources(listed(&a_cmo)).await.expect("cmo lists").into_inner().sources;
+    assert_eq!(seen_by_cmo.len(), 1);
+    let seen_by_b = client.list_sources(listed(&b_analyst)).await.expect("b lists").into_inner().sources;
+    assert!(seen_by_b.is_empty(), "another tenant's sources are not visible: {seen_by_b:?}");
+    let pause = PauseSourceRequest { source: "news".into() };
+    let missing = client.pause_source(with_key(pause, &b_analyst)).await.expect_err("not b's");
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+
+    // The JSON API transcodes the new service like every other.
+    let auth = format!("Bearer {a_cmo}");
+    let (status, body) =
+        http_post(&server.web, "/api/earshot.v1.SourceService/ListSources", &[("authorization", &auth)], "{}").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"name\":\"news\"") && body.contains("SOURCE_KIND_FEED"), "{body}");
 }
