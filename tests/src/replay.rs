@@ -108,6 +108,31 @@ async fn read_request(stream: &mut BufReader<tokio::net::TcpStream>) -> Option<R
     Some(Recorded { at, method, target, headers, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
+/// Waits until `seen()` holds at least `n` items, woken by `arrived` (failing the test after `deadline`).
+async fn wait_for<T: std::fmt::Debug>(
+    arrived: &Notify,
+    n: usize,
+    deadline: Duration,
+    seen: impl Fn() -> Vec<T>,
+) -> Vec<T> {
+    let wait = async {
+        loop {
+            let notified = arrived.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so an arrival in between still wakes us.
+            notified.as_mut().enable();
+            let now = seen();
+            if now.len() >= n {
+                return now;
+            }
+            notified.await;
+        }
+    };
+    tokio::time::timeout(deadline, wait)
+        .await
+        .unwrap_or_else(|_| panic!("fewer than {n} after {deadline:?}: {:#?}", seen()))
+}
+
 impl Replay {
     /// Starts on a free port answering with `handler`.
     pub async fn start(handler: impl FnMut(&Recorded) -> Reply + Send + 'static) -> Replay {
@@ -160,22 +185,7 @@ impl Replay {
 
     /// Waits until at least `n` requests arrived (failing the test after `deadline`); returns them all.
     pub async fn wait_requests(&self, n: usize, deadline: Duration) -> Vec<Recorded> {
-        let wait = async {
-            loop {
-                let notified = self.arrived.notified();
-                tokio::pin!(notified);
-                // Registered before looking, so a request arriving in between still wakes us.
-                notified.as_mut().enable();
-                let seen = self.requests();
-                if seen.len() >= n {
-                    return seen;
-                }
-                notified.await;
-            }
-        };
-        tokio::time::timeout(deadline, wait)
-            .await
-            .unwrap_or_else(|_| panic!("fewer than {n} requests after {deadline:?}: {:#?}", self.requests()))
+        wait_for(&self.arrived, n, deadline, || self.requests()).await
     }
 }
 
@@ -252,20 +262,6 @@ impl WsReplay {
 
     /// Waits until at least `n` connections were made (failing the test after `deadline`).
     pub async fn wait_connections(&self, n: usize, deadline: Duration) -> Vec<String> {
-        let wait = async {
-            loop {
-                let notified = self.arrived.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let seen = self.connections();
-                if seen.len() >= n {
-                    return seen;
-                }
-                notified.await;
-            }
-        };
-        tokio::time::timeout(deadline, wait)
-            .await
-            .unwrap_or_else(|_| panic!("fewer than {n} connections: {:?}", self.connections()))
+        wait_for(&self.arrived, n, deadline, || self.connections()).await
     }
 }

@@ -6,7 +6,6 @@ use futures::future::BoxFuture;
 
 use super::checkpoint::Checkpoint;
 use super::http::{send, Batch, PollError, Poller};
-use super::item_times;
 
 /// Posts per page (the API's maximum).
 const PAGE: &str = "100";
@@ -46,20 +45,12 @@ impl Poller for BlueskyPoller {
                 let value = fetched.json()?;
                 let (mentions, _, outcome) =
                     earshot_sources::collect("bluesky", |out| earshot_sources::bluesky::map(&value, "", out));
-                batch.unreadable += outcome.unreadable;
-                let times = item_times(&mentions);
-                let reached = times.iter().min().is_none_or(|oldest| checkpoint.since_ms.is_none_or(|s| *oldest <= s));
-                batch.mentions.extend(mentions);
                 cursor = value.get("cursor").and_then(|c| c.as_str()).map(str::to_owned);
-                if checkpoint.since_ms.is_none() || reached || cursor.is_none() || batch.wait.is_some() {
+                if batch.add_newest_first(mentions, outcome.unreadable, checkpoint.since_ms, cursor.is_some()) {
                     break;
                 }
             }
-            let mut next = checkpoint.clone();
-            next.saw_items(item_times(&batch.mentions));
-            next.since_ms = next.last_item_ms;
-            batch.checkpoint = next;
-            Ok(batch)
+            Ok(batch.finish_newest_first(checkpoint))
         })
     }
 }

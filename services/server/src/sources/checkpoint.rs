@@ -9,7 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
+use earshot_proto::v1::Mention;
 use serde::{Deserialize, Serialize};
+
+/// Creation times (Unix ms) of mentions.
+pub fn item_times(mentions: &[Mention]) -> Vec<i64> {
+    mentions.iter().filter_map(|m| m.created_at).map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000).collect()
+}
 
 /// How far one source has read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use reqwest::header::HeaderMap;
 
 use super::backoff::{quota_spent, wait_from_headers};
-use super::checkpoint::Checkpoint;
+use super::checkpoint::{item_times, Checkpoint};
 
 /// Largest response body read (a feed or an API page).
 const MAX_BODY: usize = 16 << 20;
@@ -47,6 +47,28 @@ pub struct Batch {
     pub unreadable: u64,
     /// The platform's quota is spent: wait this long before the next poll.
     pub wait: Option<Duration>,
+}
+
+impl Batch {
+    /// Adds one page of a listing read newest first (Bluesky search, Reddit); returns whether to stop
+    /// paging: the page reaches back to the newest item stored, or this is a new source's first poll (one
+    /// page), or there is no next page, or the quota is spent.
+    pub fn add_newest_first(&mut self, page: Vec<Mention>, unreadable: u64, since_ms: Option<i64>, next: bool) -> bool {
+        let oldest = item_times(&page).into_iter().min();
+        let reached = oldest.is_none_or(|oldest| since_ms.is_none_or(|s| oldest <= s));
+        self.unreadable += unreadable;
+        self.mentions.extend(page);
+        since_ms.is_none() || reached || !next || self.wait.is_some()
+    }
+
+    /// Ends a poll of a listing read newest first: the next poll reads back to the newest item of this one.
+    pub fn finish_newest_first(mut self, checkpoint: &Checkpoint) -> Batch {
+        let mut next = checkpoint.clone();
+        next.saw_items(item_times(&self.mentions));
+        next.since_ms = next.last_item_ms;
+        self.checkpoint = next;
+        self
+    }
 }
 
 /// One kind of source: reads what is new after `checkpoint`.

@@ -48,7 +48,7 @@ use checkpoint::CheckpointDir;
 use runner::{Runner, State};
 use store::{SourceConfig, SourceStore};
 
-pub use runner::item_times;
+pub use checkpoint::item_times;
 
 /// How long stopping a source waits for the poll or store in progress.
 const STOP_GRACE: Duration = Duration::from_secs(10);

@@ -10,7 +10,6 @@ use futures::future::BoxFuture;
 
 use super::checkpoint::Checkpoint;
 use super::http::{send, Batch, PollError, Poller};
-use super::item_times;
 use super::store::Secret;
 
 /// Items per page (the API's maximum).
@@ -111,20 +110,12 @@ impl Poller for RedditPoller {
                 let value = fetched.json()?;
                 let (mentions, _, outcome) =
                     earshot_sources::collect("reddit", |out| earshot_sources::reddit::map(&value, "", out));
-                batch.unreadable += outcome.unreadable;
-                let times = item_times(&mentions);
-                let reached = times.iter().min().is_none_or(|oldest| checkpoint.since_ms.is_none_or(|s| *oldest <= s));
-                batch.mentions.extend(mentions);
                 after = value.pointer("/data/after").and_then(|a| a.as_str()).map(str::to_owned);
-                if checkpoint.since_ms.is_none() || reached || after.is_none() || batch.wait.is_some() {
+                if batch.add_newest_first(mentions, outcome.unreadable, checkpoint.since_ms, after.is_some()) {
                     break;
                 }
             }
-            let mut next = checkpoint.clone();
-            next.saw_items(item_times(&batch.mentions));
-            next.since_ms = next.last_item_ms;
-            batch.checkpoint = next;
-            Ok(batch)
+            Ok(batch.finish_newest_first(checkpoint))
         })
     }
 }

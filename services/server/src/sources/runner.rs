@@ -67,11 +67,6 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Creation times (Unix ms) of mentions.
-pub fn item_times(mentions: &[Mention]) -> Vec<i64> {
-    mentions.iter().filter_map(|m| m.created_at).map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000).collect()
-}
-
 impl Runner {
     fn poller(&self, source: &SourceConfig) -> Box<dyn Poller> {
         let client = self.client.clone();
