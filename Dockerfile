@@ -18,7 +18,7 @@ RUN (cd models/weights && sha256sum --quiet -c SHA256SUMS) \
  && services/web/build.sh \
  && cargo build --release --locked -p earshot-cli \
  && mkdir -p /out/bin /out/lib \
- && cp target/release/earshot /out/bin/ \
+ && cp target/release/earshot target/release/earshot-engine /out/bin/ \
  && cp -a .earshot/libtorch/lib/. /out/lib/ \
  && cp .earshot/onnxruntime/libonnxruntime.so /out/lib/
 
@@ -27,7 +27,8 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libstdc++6 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin earshot
-COPY --from=build /out/bin/earshot /opt/earshot/bin/earshot
+# `earshot` execs `earshot-engine` (next to it) for serve, classify and eval (docs/adr/0007).
+COPY --from=build /out/bin/ /opt/earshot/bin/
 COPY --from=build /out/lib/ /opt/earshot/lib/
 COPY models/weights/ /opt/earshot/models/weights/
 ENV LD_LIBRARY_PATH=/opt/earshot/lib \

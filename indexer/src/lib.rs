@@ -227,19 +227,29 @@ impl Indexer {
     /// Calls `f` with the unique key of every indexed mention (to rebuild dedupe sets on start).
     pub fn for_each_key(&self, mut f: impl FnMut(&str)) -> Result<(), IndexError> {
         let searcher = self.searcher();
-        let mut buf = String::new();
         for segment in searcher.segment_readers() {
             let Some(column) = segment.fast_fields().str("key")? else { continue };
-            let alive = segment.alive_bitset();
-            for doc in 0..segment.max_doc() {
-                if alive.is_some_and(|a| !a.is_alive(doc)) {
-                    continue;
-                }
-                for ord in column.term_ords(doc) {
-                    buf.clear();
-                    if column.ord_to_str(ord, &mut buf).map_err(tantivy::TantivyError::from)? {
-                        f(&buf);
+            let dictionary = column.dictionary();
+            // Streaming the sorted dictionary reads each block once; looking every document's ordinal up
+            // (`ord_to_str`) decodes a block per document and took most of a 1M-mention restart. Deleted
+            // documents keep their terms in the dictionary until a merge, so with deletes only the ordinals
+            // of alive documents count.
+            let alive_ords = segment.alive_bitset().map(|alive| {
+                let mut ords = vec![false; dictionary.num_terms()];
+                for doc in alive.iter_alive() {
+                    for ord in column.term_ords(doc) {
+                        if let Some(slot) = ords.get_mut(ord as usize) {
+                            *slot = true;
+                        }
                     }
+                }
+                ords
+            });
+            let mut terms = dictionary.stream().map_err(tantivy::TantivyError::from)?;
+            while terms.advance() {
+                let alive = alive_ords.as_ref().is_none_or(|ords| ords.get(terms.term_ord() as usize) == Some(&true));
+                if let (true, Ok(key)) = (alive, std::str::from_utf8(terms.key())) {
+                    f(key);
                 }
             }
         }

@@ -138,4 +138,28 @@ mod tests {
         let all = indexer.created_before_query(None, &[], 10_000);
         assert_eq!(indexer.keys_matching(&*all).expect("keys").len(), 2);
     }
+
+    fn every_key(indexer: &Indexer) -> Vec<String> {
+        let mut keys = Vec::new();
+        indexer.for_each_key(|k| keys.push(k.to_owned())).expect("keys");
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn every_key_is_listed_once_across_segments_and_deleted_ones_are_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let indexer = Indexer::open(dir.path(), IndexerOptions::default(), |_| {}).expect("open");
+        let first = vec![mention("a", "1", "x", 100), mention("a", "2", "x", 100), mention("b", "1", "x", 100)];
+        indexer.send(IndexCommand::Add { mentions: first, last_position: None }).expect("add");
+        indexer.commit().expect("commit");
+        // A second commit makes a second segment.
+        indexer
+            .send(IndexCommand::Add { mentions: vec![mention("a", "3", "y", 200)], last_position: None })
+            .expect("add");
+        indexer.commit().expect("commit");
+        assert_eq!(every_key(&indexer), ["a\u{1f}1", "a\u{1f}2", "a\u{1f}3", "b\u{1f}1"]);
+        indexer.delete_keys(&["a\u{1f}2".to_owned(), "a\u{1f}3".to_owned()]).expect("delete");
+        assert_eq!(every_key(&indexer), ["a\u{1f}1", "b\u{1f}1"]);
+    }
 }

@@ -14,7 +14,7 @@ export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$PWD/.earshot/onnxruntime/libonnxruntime
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PY=models/recipe/.venv/bin/python
 echo "texts: $TEXTS, batch $BATCH, $(nproc) cores, ${EARSHOT_BENCH_PASSES:-5} passes per stack"
-cargo bench -q -p earshot-models --bench throughput -- "$TEXTS" "$BATCH" | tee "$OUT/rust.jsonl"
+cargo bench -q -p earshot-onnx --bench throughput -- "$TEXTS" "$BATCH" | tee "$OUT/rust.jsonl"
 "$PY" models/bench/python_pipeline.py "$TEXTS" "$BATCH" 2>/dev/null | tee "$OUT/python.jsonl"
 "$PY" models/bench/python_ort.py "$TEXTS" "$BATCH" 2>/dev/null | tee "$OUT/ort.jsonl"
 python3 - "$OUT" <<'PY'

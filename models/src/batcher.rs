@@ -77,7 +77,7 @@ pub struct ClassifierHandle {
 
 /// A rough token count used only for budgeting batches (the model tokenises for real).
 fn estimated_tokens(text: &str) -> usize {
-    (text.len() / 4 + 2).min(crate::onnx::MAX_TOKENS)
+    (text.len() / 4 + 2).min(crate::text::MAX_TOKENS)
 }
 
 impl ClassifierHandle {

@@ -1,15 +1,19 @@
 //! `earshot-models`: sentiment classification.
 //!
-//! The service talks to a [`Classifier`]; the transformer implementation (multilingual-e5-small fine-tuned
-//! for English, German, Italian, French and Spanish, int8 ONNX run through `rust-bert`) and the batching
-//! thread live beside it. The training recipe that produces
-//! the weights is in `models/recipe/` and documented in `models/MODEL_CARD.md`.
+//! The service talks to a [`Classifier`]; the batching thread, the tokenisation and the verified weights
+//! live here. The transformer behind it (multilingual-e5-small fine-tuned for English, German, Italian,
+//! French and Spanish, int8 ONNX run through `rust-bert`) is in `models/onnx/` (`earshot-onnx`), the only
+//! crate that links the model runtime; it reaches the service as a [`LoadClassifier`] (ADR 0007). The
+//! training recipe that produces the weights is in `models/recipe/` and documented in `models/MODEL_CARD.md`.
 
 pub mod batcher;
 pub mod lexicon;
-pub mod onnx;
 pub mod text;
 pub mod weights;
+
+/// Loads the classifier from verified weights with this many threads per inference. `earshot-onnx`'s
+/// `load` is the one the binaries pass in; tests may pass a fake.
+pub type LoadClassifier = fn(weights::Weights, usize) -> Result<Box<dyn Classifier>, ModelError>;
 
 /// The three sentiment labels, in the order of the model's logits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -54,6 +54,9 @@ pub struct Encoded {
     pub len: usize,
 }
 
+/// Longest input in tokens including `<s>`/`</s>`, as in training (the model has 512 positions).
+pub const MAX_TOKENS: usize = 128;
+
 /// The model's SentencePiece tokenizer: `<s>` (0) text `</s>` (2), at most `max_len` tokens including
 /// both, padding with `<pad>` (1).
 pub struct TextEncoder {

@@ -29,7 +29,7 @@ fi
 # The app's own unit tests (time zones, URL scopes, byte spans, CSV) under Node's test runner.
 (cd "$root/services/web/app" && npm test --silent)
 if [ -z "${EARSHOT_BIN:-}" ]; then
-  (cd "$root" && cargo build -q -p earshot-cli --bin earshot)
+  (cd "$root" && cargo build -q -p earshot-cli --bins)
 fi
 
 # A target dir outside the checkout misses the binary's rpath to libtorch (.cargo/config.toml).

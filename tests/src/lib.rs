@@ -34,7 +34,8 @@ pub fn earshot_bin() -> PathBuf {
         let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = std::process::Command::new(cargo);
-        build.args(["build", "-q", "-p", "earshot-cli", "--bin", "earshot"]);
+        // Both binaries: `earshot serve` execs `earshot-engine` (ADR 0007).
+        build.args(["build", "-q", "-p", "earshot-cli", "--bins"]);
         // `cargo test` sets per-package variables that some build scripts (ring) fingerprint: inherited,
         // every alternation between a shell build and this one would rebuild ring, and with it the
         // libtorch bindings (minutes).

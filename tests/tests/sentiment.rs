@@ -62,3 +62,67 @@ async fn classify_rpc_and_labels_on_ingest() {
     assert!(err.message().contains("items[0].text"), "{}", err.message());
     assert!(server.stop().await);
 }
+
+/// German, Italian, French and Spanish posts with clear sentiment, sent over gRPC ingest without a language:
+/// the service identifies the language and labels the sentiment, and both are searchable. (Texts written for
+/// this test; the model never saw them.)
+const FOUR_LANGUAGES: [(&str, &str); 12] = [
+    (
+        "de-negative",
+        "Seit dem Update stürzt die App ständig ab und der Support antwortet einfach nicht. Total enttäuscht.",
+    ),
+    (
+        "de-positive",
+        "Endlich mal ein Anbieter, der hält, was er verspricht. Schnelle Lieferung, top Qualität, gerne wieder!",
+    ),
+    ("de-neutral", "Die neue Version der App ist ab Donnerstag im Store verfügbar."),
+    (
+        "it-negative",
+        "Ho aspettato due ore al telefono e alla fine mi hanno chiuso la chiamata. Assistenza inesistente.",
+    ),
+    (
+        "it-positive",
+        "Ottimo prodotto, funziona benissimo e il servizio clienti è stato gentilissimo. Lo consiglio a tutti!",
+    ),
+    ("it-neutral", "Il punto vendita di Milano sarà chiuso lunedì per lavori di manutenzione."),
+    (
+        "fr-negative",
+        "Commande jamais reçue, aucun remboursement et le service client ne répond plus. C'est inadmissible.",
+    ),
+    ("fr-positive", "Très contente de mon achat, l'équipe a été adorable et super réactive. Merci beaucoup !"),
+    ("fr-neutral", "La nouvelle boutique ouvrira ses portes le 3 mars à Lyon."),
+    ("es-negative", "El pedido llegó roto y nadie responde a mis correos. Pésimo servicio, no vuelvo a comprar."),
+    ("es-positive", "Me encanta, funciona de maravilla y el envío fue rapidísimo. ¡Muy recomendable!"),
+    ("es-neutral", "La tienda de Valencia abrirá a las nueve de la mañana a partir del lunes."),
+];
+
+#[tokio::test]
+async fn german_italian_french_and_spanish_are_labelled_on_ingest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Sandbox::start_in(dir.path(), &[]).await;
+    server.wait_serving("earshot.v1.ClassifyService").await;
+    let batch = FOUR_LANGUAGES
+        .iter()
+        .map(|(id, text)| earshot_proto::v1::Mention { language: String::new(), ..mention(id, text) })
+        .collect();
+    let mut ingest = server.ingest().await;
+    let r = ingest.ingest(IngestRequest { mentions: batch, wait_searchable: true }).await.expect("ingest");
+    assert!(r.into_inner().searchable);
+    let mut search = server.search().await;
+    for label in ["negative", "neutral", "positive"] {
+        let mut ids = earshot_tests::all_ids(&mut search, &format!("sentiment:{label}")).await;
+        ids.sort();
+        let mut expected: Vec<String> =
+            FOUR_LANGUAGES.iter().map(|(id, _)| id.to_string()).filter(|id| id.ends_with(label)).collect();
+        expected.sort();
+        assert_eq!(ids, expected, "sentiment:{label}");
+    }
+    for language in ["de", "it", "fr", "es"] {
+        let mut ids = earshot_tests::all_ids(&mut search, &format!("language:{language}")).await;
+        ids.sort();
+        let expected: Vec<String> =
+            ["negative", "neutral", "positive"].iter().map(|l| format!("{language}-{l}")).collect();
+        assert_eq!(ids, expected, "language:{language}");
+    }
+    assert!(server.stop().await);
+}

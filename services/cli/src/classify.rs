@@ -8,18 +8,17 @@ use std::time::Instant;
 
 use anyhow::Context;
 use earshot_models::lexicon::Lexicon;
-use earshot_models::onnx::{OnnxClassifier, OnnxOptions};
 use earshot_models::weights::Weights;
-use earshot_models::{Classifier, Label};
+use earshot_models::{Classifier, Label, LoadClassifier};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::args::{ClassifyArgs, EvalArgs, ModelArgs};
 
-fn load(model: &ModelArgs) -> anyhow::Result<OnnxClassifier> {
+fn load_model(model: &ModelArgs, load: LoadClassifier) -> anyhow::Result<Box<dyn Classifier>> {
     let dir = model.weights_dir();
     let weights = Weights::open(&dir).with_context(|| format!("weights in {}", dir.display()))?;
-    Ok(OnnxClassifier::load(weights, &OnnxOptions { intra_threads: model.threads() })?)
+    Ok(load(weights, model.threads())?)
 }
 
 fn open_inputs(files: &[PathBuf]) -> anyhow::Result<Vec<(String, Box<dyn BufRead>)>> {
@@ -42,7 +41,7 @@ struct TextLine {
     text: String,
 }
 
-fn flush_batch(model: &mut OnnxClassifier, batch: &mut Vec<TextLine>, out: &mut impl Write) -> anyhow::Result<()> {
+fn flush_batch(model: &mut dyn Classifier, batch: &mut Vec<TextLine>, out: &mut impl Write) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -62,8 +61,8 @@ fn flush_batch(model: &mut OnnxClassifier, batch: &mut Vec<TextLine>, out: &mut 
 }
 
 /// Entry point of `earshot classify`.
-pub fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
-    let mut model = load(&args.model)?;
+pub fn classify(args: ClassifyArgs, load: LoadClassifier) -> anyhow::Result<()> {
+    let mut model = load_model(&args.model, load)?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut batch = Vec::with_capacity(args.batch_size.max(1));
     let mut bad = 0usize;
@@ -81,11 +80,11 @@ pub fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
                 }
             }
             if batch.len() >= args.batch_size.max(1) {
-                flush_batch(&mut model, &mut batch, &mut out)?;
+                flush_batch(model.as_mut(), &mut batch, &mut out)?;
             }
         }
     }
-    flush_batch(&mut model, &mut batch, &mut out)?;
+    flush_batch(model.as_mut(), &mut batch, &mut out)?;
     out.flush()?;
     if bad > 0 {
         anyhow::bail!("{bad} input lines could not be read");
@@ -237,9 +236,9 @@ fn print_summary(rows: &[(String, String, &str, Scores, Scores)]) {
 }
 
 /// Entry point of `earshot eval`.
-pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
+pub fn eval(args: EvalArgs, load: LoadClassifier) -> anyhow::Result<()> {
     let files = if args.files.is_empty() { held_out_sets(&args.model.weights_dir())? } else { args.files.clone() };
-    let mut model = load(&args.model)?;
+    let mut model = load_model(&args.model, load)?;
     let vader = vader_sentiment::SentimentIntensityAnalyzer::new();
     let lexicons = args.model.weights_dir().join("../lexicons");
     println!("model {}", model.version());

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use earshot_models::batcher::BatchOptions;
+use earshot_models::LoadClassifier;
 use earshot_server::auth::ratelimit::RateLimit;
 use earshot_server::cluster::{RedisConfig, Roles};
 use earshot_server::{ClassifierConfig, Config, Listeners};
@@ -56,7 +57,7 @@ fn redis_config(args: &RedisArgs) -> anyhow::Result<Option<RedisConfig>> {
 }
 
 /// Entry point of `earshot serve`.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(args: ServeArgs, load: LoadClassifier) -> anyhow::Result<()> {
     let config = Config {
         data_dir: args.data_dir.clone(),
         max_batch: args.max_batch,
@@ -68,6 +69,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             weights_dir: args.model.weights_dir(),
             intra_threads: args.model.threads(),
             batch: BatchOptions::default(),
+            load,
         }),
         guard: args.guard.config(),
         redis: redis_config(&args.redis)?,

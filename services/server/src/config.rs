@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use earshot_models::batcher::{BatchOptions, ClassifierHandle};
-use earshot_models::onnx::{OnnxClassifier, OnnxOptions};
 use earshot_models::weights::Weights;
-use earshot_models::Classifier;
+use earshot_models::LoadClassifier;
 
 use crate::auth::ratelimit::RateLimit;
 use crate::auth::{AuthMode, KeyStore};
@@ -92,20 +91,16 @@ pub struct ClassifierConfig {
     pub intra_threads: usize,
     /// Dynamic batching.
     pub batch: BatchOptions,
+    /// The model runtime (`earshot_onnx::load` in `earshot-engine`): the server itself links none (ADR 0007).
+    pub load: LoadClassifier,
 }
 
 impl ClassifierConfig {
     /// Starts the classifier thread; the weights load there, off the async runtime.
     pub fn spawn(&self) -> ClassifierHandle {
         let dir = self.weights_dir.clone();
-        let options = OnnxOptions { intra_threads: self.intra_threads.max(1) };
-        ClassifierHandle::spawn(
-            move || {
-                let weights = Weights::open(&dir)?;
-                Ok(Box::new(OnnxClassifier::load(weights, &options)?) as Box<dyn Classifier>)
-            },
-            self.batch.clone(),
-        )
+        let (load, threads) = (self.load, self.intra_threads.max(1));
+        ClassifierHandle::spawn(move || load(Weights::open(&dir)?, threads), self.batch.clone())
     }
 }
 

@@ -1,6 +1,11 @@
-//! The transformer classifier: multilingual-e5-small fine-tuned for sentiment (English, German, Italian,
-//! French, Spanish), int8 ONNX, run through rust-bert's `ONNXEncoder` with the real attention mask (rust-bert's sequence-classification pipeline does not mask padding,
-//! which changes logits of batched texts of different lengths).
+//! `earshot-onnx`: the model runtime behind earshot's [`Classifier`]: multilingual-e5-small fine-tuned for
+//! sentiment (English, German, Italian, French, Spanish), int8 ONNX, run through rust-bert's `ONNXEncoder`
+//! with the real attention mask (rust-bert's sequence-classification pipeline does not mask padding, which
+//! changes logits of batched texts of different lengths).
+//!
+//! This is the only crate that links libtorch (through rust-bert's `tch`) and loads ONNX Runtime. Only the
+//! `earshot-engine` binary depends on it; the rest of earshot takes [`load`] as a value
+//! ([`earshot_models::LoadClassifier`]), so client commands never pay for the runtime (ADR 0007).
 
 use std::sync::Arc;
 
@@ -9,12 +14,15 @@ use rust_bert::pipelines::onnx::config::ONNXEnvironmentConfig;
 use rust_bert::pipelines::onnx::ONNXEncoder;
 use tch::{Kind, Tensor};
 
-use crate::text::TextEncoder;
-use crate::weights::Weights;
-use crate::{Classifier, ModelError, Prediction};
+use earshot_models::text::TextEncoder;
+pub use earshot_models::text::MAX_TOKENS;
+use earshot_models::weights::Weights;
+use earshot_models::{Classifier, ModelError, Prediction};
 
-/// Longest input in tokens including `<s>`/`</s>`, as in training (the model has 512 positions).
-pub const MAX_TOKENS: usize = 128;
+/// The [`earshot_models::LoadClassifier`] of the ONNX model: verified weights, this many inference threads.
+pub fn load(weights: Weights, intra_threads: usize) -> Result<Box<dyn Classifier>, ModelError> {
+    Ok(Box::new(OnnxClassifier::load(weights, &OnnxOptions { intra_threads })?))
+}
 
 /// Settings of the ONNX classifier.
 #[derive(Debug, Clone)]

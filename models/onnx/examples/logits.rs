@@ -1,11 +1,11 @@
 //! Prints token ids and raw logits of the texts given on stdin (one per line) through the Rust path:
-//! `cargo run -p earshot-models --example logits -- <weights dir> < texts.txt`.
+//! `cargo run -p earshot-onnx --example logits -- <weights dir> < texts.txt`.
 
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use earshot_models::onnx::{OnnxClassifier, OnnxOptions};
 use earshot_models::weights::Weights;
+use earshot_onnx::{OnnxClassifier, OnnxOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).map(PathBuf::from).ok_or("usage: logits <weights dir>")?;

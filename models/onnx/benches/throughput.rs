@@ -1,5 +1,5 @@
 //! Throughput of the Rust classifier (rust-bert ONNXEncoder, int8) on the same texts and batch size the
-//! Python comparison uses. `cargo bench -p earshot-models --bench throughput -- <texts.jsonl> [batch]`;
+//! Python comparison uses. `cargo bench -p earshot-onnx --bench throughput -- <texts.jsonl> [batch]`;
 //! `models/bench/compare.sh` runs this and the Python `transformers` pipeline side by side.
 //! Every pass classifies all texts; `EARSHOT_BENCH_PASSES` passes (default 5) after one warm-up batch, and the
 //! median pass is reported. Prints one JSON line per thread count:
@@ -9,9 +9,9 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use earshot_models::onnx::{OnnxClassifier, OnnxOptions};
 use earshot_models::weights::{default_weights_dir, Weights};
 use earshot_models::Classifier;
+use earshot_onnx::{OnnxClassifier, OnnxOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();

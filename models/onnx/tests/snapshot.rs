@@ -13,10 +13,10 @@
 
 use std::path::PathBuf;
 
-use earshot_models::onnx::{OnnxClassifier, OnnxOptions, MAX_TOKENS};
 use earshot_models::text::TextEncoder;
 use earshot_models::weights::Weights;
 use earshot_models::Classifier;
+use earshot_onnx::{OnnxClassifier, OnnxOptions, MAX_TOKENS};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -38,7 +38,8 @@ struct Scores {
 }
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // models/, where the weights and the recipe's reference files are.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn references() -> Vec<Reference> {
