@@ -1,8 +1,10 @@
 //! `earshot-tests`: a sandbox that runs the real `earshot` binary on port 0 in a temp dir, and the
-//! helpers the end-to-end tests share. The tests themselves are in `tests/`.
+//! helpers the end-to-end tests share ([`replay`]: a local HTTP server replaying recorded platform
+//! responses to live sources). The tests themselves are in `tests/`.
 
 pub mod corpus;
 pub mod redis;
+pub mod replay;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

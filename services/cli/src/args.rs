@@ -34,6 +34,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Take every matching mention out of a running server as JSON lines, CSV or Parquet (resumable).
     Export(ExportArgs),
+    /// Live sources of a running server: feeds, Mastodon, Bluesky, Reddit polled by the service.
+    Sources(crate::sources::SourcesArgs),
 }
 
 #[derive(Args, Debug)]

@@ -6,7 +6,8 @@
 //! model runtime and hands `serve`, `classify` and `eval` to `earshot-engine` ([`engine_main`]) by `exec`: the same
 //! process, the same arguments. Only the engine links libtorch, so client commands start in milliseconds.
 //! `args.rs` holds every flag; one module per command (`serve`, `import`, `search`, `report`, `export`,
-//! `keys`, `classify`); `formats/` reads what X, Reddit, Mastodon, Bluesky and feeds return; `records.rs`
+//! `keys`, `classify`, `sources`: the live sources of a running server); `formats/` reads what X, Reddit,
+//! Mastodon, Bluesky and feeds return (detection; the mappers are `earshot-sources`'); `records.rs`
 //! and `json.rs` the JSON lines / CSV vocabulary; `listen.rs` the side-listener rule of `serve`.
 
 mod args;
@@ -22,6 +23,7 @@ mod records;
 mod report;
 mod search;
 mod serve;
+mod sources;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -65,6 +67,7 @@ fn run_client(cli: Cli) -> anyhow::Result<()> {
             Command::Keys(a) => keys::run(a),
             Command::Report(a) => report::report(a).await,
             Command::Export(a) => export::export(a).await,
+            Command::Sources(a) => sources::run(a).await,
             Command::Serve(_) | Command::Classify(_) | Command::Eval(_) => unreachable!("checked above"),
         }
     })

@@ -12,6 +12,8 @@
 //! - [`governance`]: erase-by-author, retention, deletion hooks.
 //! - [`search`]: the search domain (queries, counts, validation) and saved topics.
 //! - [`insights`]: aggregations, spikes, KPIs, correlation, alert rules, webhooks, the results cache.
+//! - [`sources`]: live sources (RSS/Atom, Mastodon, Bluesky, Reddit) polled per tenant into the ingest
+//!   path, with durable checkpoints, backoff and rate-limit waits.
 //! - [`cluster`]: everything Redis: implementations of the domains' traits (queue, alert bus, cache,
 //!   deletion hook) and the worker and index-feed threads replicas share work through.
 //! - [`auth`]: API keys, roles, identities, the audit trail, rate limits.
@@ -37,6 +39,7 @@ pub mod insights;
 pub mod metrics;
 pub mod search;
 pub mod server;
+pub mod sources;
 pub mod storage;
 
 pub use config::{ClassifierConfig, Config, GuardConfig, TlsFiles};

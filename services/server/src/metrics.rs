@@ -8,6 +8,7 @@
 //! so this module knows no other part of the server.
 
 use std::future::Future;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -15,7 +16,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 pub use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
@@ -42,6 +43,16 @@ pub struct MethodLabels {
 pub struct KindLabels {
     /// The kind.
     pub kind: String,
+}
+
+/// Labels of a live source's series: `source` is `<tenant>/<source id>` (as many as configured
+/// sources), `outcome` of a poll `ok`, `error` or `rate_limited` (empty for the per-source gauges).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// `<tenant>/<source id>`.
+    pub source: String,
+    /// Poll outcome.
+    pub outcome: String,
 }
 
 /// A value read at scrape time: `(name, help, type, read)`.
@@ -104,6 +115,14 @@ pub struct Metrics {
     pub deleted_mentions: Family<KindLabels, Counter>,
     /// Audit lines that could not be written.
     pub audit_errors: Counter,
+    /// Polls of live sources by source and outcome.
+    pub source_polls: Family<SourceLabels, Counter>,
+    /// Mentions live sources stored (accepted, not duplicates), by source.
+    pub source_mentions: Family<SourceLabels, Counter>,
+    /// Seconds between the newest item a source stored and its last poll, by source.
+    pub source_lag_seconds: Family<SourceLabels, Gauge<f64, AtomicU64>>,
+    /// Failed polls in a row, by source.
+    pub source_consecutive_errors: Family<SourceLabels, Gauge>,
     sources: Sources,
 }
 
@@ -159,6 +178,22 @@ impl Metrics {
         );
         let audit_errors = Counter::default();
         registry.register("earshot_audit_write_errors", "Audit lines that could not be written", audit_errors.clone());
+        let source_polls = Family::<SourceLabels, Counter>::default();
+        registry.register("earshot_source_polls", "Polls of live sources by outcome", source_polls.clone());
+        let source_mentions = Family::<SourceLabels, Counter>::default();
+        registry.register("earshot_source_mentions", "Mentions stored by live sources", source_mentions.clone());
+        let source_lag_seconds = Family::<SourceLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "earshot_source_lag_seconds",
+            "Age of a live source's newest stored item at its last poll",
+            source_lag_seconds.clone(),
+        );
+        let source_consecutive_errors = Family::<SourceLabels, Gauge>::default();
+        registry.register(
+            "earshot_source_consecutive_errors",
+            "Failed polls in a row of a live source",
+            source_consecutive_errors.clone(),
+        );
         let sources = Sources::default();
         registry.register_collector(Box::new(sources.clone()));
         Metrics {
@@ -174,6 +209,10 @@ impl Metrics {
             insight_cache,
             deleted_mentions,
             audit_errors,
+            source_polls,
+            source_mentions,
+            source_lag_seconds,
+            source_consecutive_errors,
             sources,
         }
     }
@@ -194,6 +233,21 @@ impl Metrics {
             self.ingest_mentions.get_or_create(&KindLabels { kind: kind.to_owned() }).inc_by(n);
         }
         self.ingest_batch_size.observe((accepted + duplicates + rejected) as f64);
+    }
+
+    /// Counts one poll of a live source and the mentions it stored.
+    pub fn source_poll(&self, source: &str, outcome: &str, accepted: u64) {
+        let labels = SourceLabels { source: source.to_owned(), outcome: outcome.to_owned() };
+        self.source_polls.get_or_create(&labels).inc();
+        let labels = SourceLabels { source: source.to_owned(), outcome: String::new() };
+        self.source_mentions.get_or_create(&labels).inc_by(accepted);
+    }
+
+    /// Sets a live source's lag and failures in a row.
+    pub fn source_state(&self, source: &str, lag_seconds: f64, consecutive_errors: u32) {
+        let labels = SourceLabels { source: source.to_owned(), outcome: String::new() };
+        self.source_lag_seconds.get_or_create(&labels).set(lag_seconds);
+        self.source_consecutive_errors.get_or_create(&labels).set(i64::from(consecutive_errors));
     }
 
     /// Counts deleted mentions.

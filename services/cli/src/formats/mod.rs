@@ -3,114 +3,24 @@
 //!
 //! # Layout
 //! - `mod.rs`: detection from the content, the two layouts (one JSON document read whole, or one JSON value
-//!   per line), and [`Out`], which counts what a file gave and remembers fields no mention has a place for.
-//! - `x.rs`: X API v2 responses (`data`, `includes.users|tweets|places`, `meta`).
-//! - `reddit.rs`: Reddit listings (`t3` submissions, `t1` comments with their replies) and NDJSON dumps.
-//! - `mastodon.rs`: Mastodon `Status` entities (arrays, search results, contexts).
-//! - `bluesky.rs`: `app.bsky.feed.searchPosts` / `getPosts` PostViews and Jetstream commit events.
-//! - `feed.rs`: RSS 2.0 and Atom (through `feed-rs`).
-//!
-//! Ids are prefixed with the network (`x:`, `reddit:`, `mastodon:`, `bluesky:`, `news:`) so that two
-//! networks never collide within a tenant; parent and root ids carry the same prefix.
+//!   per line), and the dispatch to the mappers.
+//! - the mappers themselves (X, Reddit, Mastodon, Bluesky, RSS/Atom) and [`Out`], which counts what a file
+//!   gave, live in the `earshot-sources` crate: the service's live sources map the same API responses.
+//! - `tests.rs`: every fixture of `tests/fixtures/sources` read through [`read_file`].
 
-mod bluesky;
-mod feed;
-mod mastodon;
-mod reddit;
-mod x;
-
-use std::collections::BTreeSet;
 use std::io::{BufRead, Read};
 use std::path::Path;
 
 use earshot_proto::v1::Mention;
-use serde_json::{Map, Value};
+use earshot_sources::{bluesky, child, feed, mastodon, reddit, x, Out};
+pub use earshot_sources::{FileOutcome, Problem};
+use serde_json::Value;
 
 use crate::args::Format;
 use crate::records::{read_csv, read_jsonl};
 
 /// Bytes looked at to decide the format (a first line longer than this is taken for a JSON document).
 const SNIFF_BYTES: u64 = 1 << 20;
-
-/// An item that could not be read, and where it was in its file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    /// Where: a line number (`12`) or a path into a document (`data[3]`).
-    pub at: String,
-    /// Why.
-    pub message: String,
-}
-
-/// What one file gave.
-#[derive(Debug, Default, Clone)]
-pub struct FileOutcome {
-    /// The format it was read as.
-    pub format: String,
-    /// Mentions handed on.
-    pub mentions: u64,
-    /// Items that could not be read.
-    pub unreadable: u64,
-    /// Items read but deliberately not imported (likes, deleted comments, "more" stubs, …), by kind.
-    pub skipped: u64,
-    /// Fields present in the file that no mention field holds, once each.
-    pub unmapped: Vec<String>,
-    /// Why nothing in the file could be read, when the file as a whole is unreadable.
-    pub fatal: Option<String>,
-}
-
-/// Collects what mappers produce: mentions and problems go to `emit`, the rest is counted.
-pub struct Out<'a> {
-    emit: &'a mut dyn FnMut(Result<Mention, Problem>) -> bool,
-    outcome: FileOutcome,
-    unmapped: BTreeSet<String>,
-    /// The consumer went away (the import failed): stop reading.
-    stopped: bool,
-}
-
-impl<'a> Out<'a> {
-    fn new(emit: &'a mut dyn FnMut(Result<Mention, Problem>) -> bool) -> Self {
-        Out { emit, outcome: FileOutcome::default(), unmapped: BTreeSet::new(), stopped: false }
-    }
-
-    fn mention(&mut self, m: Mention) {
-        self.outcome.mentions += 1;
-        if !self.stopped && !(self.emit)(Ok(m)) {
-            self.stopped = true;
-        }
-    }
-
-    fn problem(&mut self, at: impl Into<String>, message: impl Into<String>) {
-        self.outcome.unreadable += 1;
-        let p = Problem { at: at.into(), message: message.into() };
-        if !self.stopped && !(self.emit)(Err(p)) {
-            self.stopped = true;
-        }
-    }
-
-    fn skip(&mut self) {
-        self.outcome.skipped += 1;
-    }
-
-    /// Remembers every key of `object` not in `known`, as `prefix.key`.
-    fn unmapped(&mut self, object: &Map<String, Value>, prefix: &str, known: &[&str]) {
-        for key in object.keys().filter(|k| !known.contains(&k.as_str())) {
-            if self.unmapped.len() < 256 {
-                self.unmapped.insert(if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") });
-            }
-        }
-    }
-
-    /// Remembers one field name (for formats read by a parser that hands over a model, not keys).
-    fn unmapped_name(&mut self, name: &str) {
-        self.unmapped.insert(name.to_owned());
-    }
-
-    fn finish(mut self, format: Format) -> FileOutcome {
-        self.outcome.format = format_name(format).to_owned();
-        self.outcome.unmapped = self.unmapped.into_iter().collect();
-        self.outcome
-    }
-}
 
 /// The name `--format` takes for `format`.
 pub fn format_name(format: Format) -> &'static str {
@@ -152,7 +62,7 @@ pub fn read_file(
         (f, Layout::Lines) => read_lines(body, f, &mut out),
         (f, Layout::Document) => read_document(body, f, &mut out),
     }
-    Ok(out.finish(format))
+    Ok(out.finish(format_name(format)))
 }
 
 fn out_record(out: &mut Out<'_>, r: Result<Mention, crate::records::RecordError>) -> bool {
@@ -160,7 +70,7 @@ fn out_record(out: &mut Out<'_>, r: Result<Mention, crate::records::RecordError>
         Ok(m) => out.mention(m),
         Err(e) => out.problem(e.line.to_string(), e.message),
     }
-    !out.stopped
+    !out.stopped()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +175,7 @@ fn read_lines(body: impl BufRead, format: Format, out: &mut Out<'_>) {
                 Err(e) => out.problem(at, format!("not JSON: {e}")),
             },
         }
-        if out.stopped {
+        if out.stopped() {
             return;
         }
     }
@@ -274,7 +184,7 @@ fn read_lines(body: impl BufRead, format: Format, out: &mut Out<'_>) {
 fn read_document(body: impl Read, format: Format, out: &mut Out<'_>) {
     match serde_json::from_reader::<_, Value>(body) {
         Ok(value) => map_value(format, &value, "", out),
-        Err(e) => out.outcome.fatal = Some(format!("not a JSON document: {e}")),
+        Err(e) => out.fatal(format!("not a JSON document: {e}")),
     }
 }
 
@@ -301,67 +211,6 @@ fn flat(value: &Value, at: &str, out: &mut Out<'_>) {
             Err(e) => out.problem(if at.is_empty() { "1" } else { at }, e),
         },
     }
-}
-
-/// `at` joined with a child position (`data[2]`, `line 4/posts[1]`).
-fn child(at: &str, step: impl std::fmt::Display) -> String {
-    if at.is_empty() {
-        step.to_string()
-    } else if at.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{at}:{step}")
-    } else {
-        format!("{at}.{step}")
-    }
-}
-
-// Small readers of JSON values that the mappers share.
-
-fn text_of<'v>(object: &'v Map<String, Value>, key: &str) -> &'v str {
-    object.get(key).and_then(Value::as_str).unwrap_or_default()
-}
-
-fn count_of(object: &Map<String, Value>, key: &str) -> u64 {
-    match object.get(key) {
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)).unwrap_or(0),
-        Some(Value::String(s)) => s.parse().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// An id that may be a JSON string or number.
-fn id_of(object: &Map<String, Value>, key: &str) -> String {
-    match object.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn rfc3339(value: &str) -> Option<prost_types::Timestamp> {
-    let t = chrono::DateTime::parse_from_rfc3339(value.trim()).ok()?;
-    Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
-}
-
-/// A language tag the service accepts, or nothing: platform codes for "undetermined" (`und`, X's `qme`,
-/// `zxx`, …) say no language.
-fn language(code: &str) -> String {
-    let code = code.trim();
-    let primary = code.split(['-', '_']).next().unwrap_or_default();
-    if primary.is_empty() || primary == "und" || primary == "zxx" || (primary.len() == 3 && primary.starts_with('q')) {
-        String::new()
-    } else {
-        code.to_owned()
-    }
-}
-
-/// HTML (Mastodon content, feed summaries) as plain text: links keep their text and lose their
-/// address (a listening index wants the words), paragraphs become blank lines, nothing is wrapped.
-fn html_to_text(html: &str) -> String {
-    let text = html2text::config::with_decorator(html2text::render::TrivialDecorator::new())
-        .no_link_wrapping()
-        .string_from_read(html.as_bytes(), 1 << 16)
-        .unwrap_or_else(|_| html.to_owned());
-    text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_owned()
 }
 
 #[cfg(test)]
@@ -395,16 +244,5 @@ mod detection_tests {
         let samples =
             std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/mentions.jsonl")).expect("samples");
         assert_eq!(sniff(Path::new("s.jsonl"), &samples, true).format, Format::Jsonl);
-    }
-
-    #[test]
-    fn languages_and_html() {
-        assert_eq!(language("und"), "");
-        assert_eq!(language("qme"), "");
-        assert_eq!(language("pt-BR"), "pt-BR");
-        assert_eq!(
-            html_to_text("<p>Hello <a href=\"https://x\">#<span>tag</span></a></p><p>two</p>"),
-            "Hello #tag\n\ntwo"
-        );
     }
 }

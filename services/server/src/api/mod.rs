@@ -8,7 +8,7 @@
 //! - [`rate_limit`]: per-caller rate limits (after the gate, so they count per API key).
 //! - [`ready`]: reads answer `UNAVAILABLE` until the index holds what the log replayed.
 //! - [`ingest`], [`search`] (search, topics), [`classify`], [`insights`] (insights, KPIs, alerts,
-//!   through the results cache), [`governance`] (erasure, who-am-I): the adapters. Each takes the
+//!   through the results cache), [`governance`] (erasure, who-am-I), [`sources`] (live sources): the adapters. Each takes the
 //!   tenant from the caller's identity ([`tenant_of`]), unwraps the request, calls the domain and
 //!   converts the answer.
 //! - [`status`]: every domain error → `tonic::Status` (field violations, retry hints).
@@ -21,6 +21,7 @@ pub mod insights;
 pub mod rate_limit;
 pub mod ready;
 pub mod search;
+pub mod sources;
 pub mod status;
 
 use std::pin::Pin;

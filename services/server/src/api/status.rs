@@ -13,6 +13,7 @@ use crate::ingest::IngestError;
 use crate::insights::InsightsError;
 use crate::search::topics::TopicError;
 use crate::search::SearchError;
+use crate::sources::SourceError;
 
 /// How long a client should wait before retrying after back-pressure.
 pub const RETRY_AFTER: Duration = Duration::from_millis(500);
@@ -96,6 +97,19 @@ impl From<GovernanceError> for Status {
             ),
             GovernanceError::Unavailable(_) => Status::unavailable(e.to_string()),
             GovernanceError::Index(_) => Status::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<SourceError> for Status {
+    fn from(e: SourceError) -> Status {
+        match e {
+            SourceError::InvalidArgument { ref field, ref reason } => invalid(field, reason),
+            SourceError::InvalidTenant(ref reason) => invalid("tenant", reason),
+            SourceError::NotFound(_) => Status::not_found(e.to_string()),
+            SourceError::AlreadyExists(_) => Status::already_exists(e.to_string()),
+            SourceError::Unavailable(_) => Status::failed_precondition(e.to_string()),
+            SourceError::Storage(_) => Status::internal(e.to_string()),
         }
     }
 }
@@ -207,5 +221,9 @@ mod tests {
         assert_eq!(Status::from(InsightsError::NotFound("no rule".into())).code(), Code::NotFound);
         assert_eq!(Status::from(InsightsError::InvalidTenant("bad".into())).code(), Code::InvalidArgument);
         assert_eq!(Status::from(InsightsError::Storage("disk".into())).code(), Code::Internal);
+        let s: Status = SourceError::InvalidArgument { field: "spec.url".into(), reason: "bad".into() }.into();
+        assert_eq!((s.code(), field(&s).as_deref()), (Code::InvalidArgument, Some("spec.url")));
+        assert_eq!(Status::from(SourceError::NotFound("x".into())).code(), Code::NotFound);
+        assert_eq!(Status::from(SourceError::AlreadyExists("x".into())).code(), Code::AlreadyExists);
     }
 }

@@ -25,6 +25,9 @@ const TABLE: &[(&str, &[Role])] = &[
     ("/earshot.v1.KpiService/IngestKpi", &[Analyst, Cio]),
     ("/earshot.v1.KpiService/DeleteKpi", &[Analyst, Cio]),
     ("/earshot.v1.KpiService/*", &[Analyst, Cmo, Cio]),
+    // Analysts choose what is listened to; everyone who reads the data may see where it comes from.
+    ("/earshot.v1.SourceService/ListSources", &[Analyst, Cmo, Cio]),
+    ("/earshot.v1.SourceService/*", &[Analyst]),
     ("/earshot.v1.GovernanceService/WhoAmI", &[Analyst, Cmo, Cio]),
     ("/earshot.v1.GovernanceService/*", &[]),
 ];
@@ -79,6 +82,9 @@ mod tests {
         assert!(authorize("/earshot.v1.GovernanceService/EraseAuthor", &[Analyst, Cmo, Cio]).is_err());
         assert!(authorize("/earshot.v1.GovernanceService/EraseAuthor", &[Admin]).is_ok());
         assert!(authorize("/earshot.v1.GovernanceService/WhoAmI", &[Cio]).is_ok());
+        assert!(authorize("/earshot.v1.SourceService/ListSources", &[Cmo]).is_ok());
+        assert!(authorize("/earshot.v1.SourceService/AddSource", &[Cmo]).is_err());
+        assert!(authorize("/earshot.v1.SourceService/AddSource", &[Analyst]).is_ok());
         // Unknown services and methods: admins only.
         assert!(authorize("/earshot.v2.NewService/Thing", &[Analyst]).is_err());
         assert!(authorize("/earshot.v2.NewService/Thing", &[Admin]).is_ok());

@@ -36,13 +36,13 @@ const READ_BLOCK_MS: u64 = 100;
 const LEASE: Duration = Duration::from_secs(15);
 const LEASE_RENEW: Duration = Duration::from_secs(3);
 /// KEYS: the lease. ARGV: owner. Deletes the lease if we hold it.
-const RELEASE_SCRIPT: &str = r"
+pub(crate) const RELEASE_SCRIPT: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 ";
 
 /// KEYS: the lease. ARGV: owner, lease ms. Takes the lease if free or ours; 1 if held by us now.
-const LEASE_SCRIPT: &str = r"
+pub(crate) const LEASE_SCRIPT: &str = r"
 local holder = redis.call('GET', KEYS[1])
 if holder == false or holder == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])

@@ -11,9 +11,10 @@
 //! - [`pubsub`]: fan-out of bytes to every replica (alerts), with automatic re-subscription.
 //! - [`shared`]: the insights' alert bus over pub/sub, and erasures reaching the shared dedupe set.
 //! - [`cache`]: the insights' results cache in Redis.
+//! - [`source_lease`]: the lease that lets exactly one replica run a given live source.
 //!
 //! Each part implements a domain's trait ([`crate::ingest::IngestQueue`], `AlertBus`, `ResultCache`,
-//! `DeletionHook`), so the domains never name Redis.
+//! `DeletionHook`, `SourceLease`), so the domains never name Redis.
 //!
 //! Why a stream per stage and what Redis must be configured with: `docs/adr/0004-redis-queue.md`.
 
@@ -24,6 +25,7 @@ pub mod pubsub;
 #[cfg(test)]
 mod redis_tests;
 pub mod shared;
+pub mod source_lease;
 pub mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -147,6 +149,10 @@ impl Keys {
     /// Lease naming the replica that owns the index.
     pub fn index_owner(&self) -> String {
         format!("{}:index-owner", self.prefix)
+    }
+    /// The lease of one live source, named by tenant and source name (ids are per replica).
+    pub fn source_lease(&self, source: &str) -> String {
+        format!("{}:source-lease:{source}", self.prefix)
     }
     /// Per-tenant generation of cached results, bumped on every index commit for the tenant.
     pub fn generation(&self, tenant: &str) -> String {

@@ -23,6 +23,7 @@ use earshot_proto::v1::ingest_service_server::IngestServiceServer;
 use earshot_proto::v1::insights_service_server::InsightsServiceServer;
 use earshot_proto::v1::kpi_service_server::KpiServiceServer;
 use earshot_proto::v1::search_service_server::SearchServiceServer;
+use earshot_proto::v1::source_service_server::SourceServiceServer;
 use earshot_proto::v1::topic_service_server::TopicServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -37,14 +38,16 @@ use crate::api::insights::{InsightsApi, KpiApi};
 use crate::api::rate_limit::{rate_limit_identity, RateLimitLayer};
 use crate::api::ready::ReadyLayer;
 use crate::api::search::{ExportApi, SearchApi, TopicApi};
+use crate::api::sources::SourceApi;
 use crate::auth::ratelimit::RateLimiter;
 use crate::classify::ClassifyDomain;
+use crate::cluster::source_lease::RedisSourceLease;
 use crate::cluster::{self, Cluster};
 use crate::config::{ClassifierConfig, Config};
-use crate::ingest::redact::PiiPolicy;
 use crate::ingest::{pipeline, Backlog, IngestQueue, Ingestor, LocalQueue, WAIT_SEARCHABLE_LIMIT};
 use crate::search::topics::TopicStore;
 use crate::search::SearchDomain;
+use crate::sources::{self, checkpoint::CheckpointDir, runner::Runner, SourceDomain};
 use crate::storage::Storage;
 
 pub use error::ServerError;
@@ -141,11 +144,25 @@ fn classify_service(config: &Config, classifier: Option<ClassifierHandle>) -> Cl
         .max_encoding_message_size(max)
 }
 
-fn ingest_service(config: &Config, queue: Arc<dyn IngestQueue>, pii: PiiPolicy) -> IngestServiceServer<IngestApi> {
+fn ingest_service(config: &Config, ingestor: Arc<Ingestor>) -> IngestServiceServer<IngestApi> {
     let max = config.max_message_bytes;
-    IngestServiceServer::new(IngestApi(Arc::new(Ingestor::new(queue, config.max_batch).with_pii(pii))))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max)
+    IngestServiceServer::new(IngestApi(ingestor)).max_decoding_message_size(max).max_encoding_message_size(max)
+}
+
+/// Live sources: configured wherever the data folder is, run where the ingest path is.
+fn source_domain(
+    config: &Config,
+    ingestor: Option<Arc<Ingestor>>,
+    cluster: Option<&Cluster>,
+) -> Result<Arc<SourceDomain>, ServerError> {
+    let checkpoints = CheckpointDir::open(&config.data_dir).map_err(|e| ServerError::Setup(e.to_string()))?;
+    let client = sources::http::client().map_err(ServerError::Setup)?;
+    let lease = cluster.map(|c| {
+        Arc::new(RedisSourceLease::new(c.redis.clone(), c.config.keys(), c.config.consumer.clone())) as Arc<_>
+    });
+    let runner = ingestor.map(|ingestor| Runner { ingestor, checkpoints, client, max_batch: config.max_batch, lease });
+    let domain = SourceDomain::open(&config.data_dir, runner).map_err(|e| ServerError::Setup(e.to_string()))?;
+    Ok(Arc::new(domain))
 }
 
 /// Server reflection in both versions clients speak: `v1`, and `v1alpha` (the stock Python
@@ -288,7 +305,10 @@ pub async fn serve(
         None => None,
     };
     let classify_service = classify_service(&config, classifier.clone());
-    let ingest_service = queue.map(|queue| ingest_service(&config, queue, guard.pii.clone()));
+    let ingestor = queue.map(|queue| Arc::new(Ingestor::new(queue, config.max_batch).with_pii(guard.pii.clone())));
+    let ingest_service = ingestor.clone().map(|i| ingest_service(&config, i));
+    let sources = source_domain(&config, ingestor, cluster.as_ref())?;
+    sources.start_all();
 
     let wal_dir = config.data_dir.join("wal");
     let ingest_health = ingest_service
@@ -320,6 +340,7 @@ pub async fn serve(
     routes = maybe(routes, insights);
     routes = maybe(routes, kpi);
     routes = maybe(routes, export);
+    routes = routes.add_service(SourceServiceServer::new(SourceApi(sources.clone())));
     // The gate runs first (outermost), so the limiter counts calls per API key, not per claimed tenant.
     let rate_limit = RateLimitLayer::new(limiter).with_identity(rate_limit_identity());
     let http = match listeners.http {
@@ -340,6 +361,8 @@ pub async fn serve(
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming(listener), stopping)
         .await;
+    // Sources stop storing before the log and the index close.
+    sources.stop_all().await;
 
     if let Some(http) = http {
         let _ = http.await;

@@ -16,7 +16,7 @@ pub fn read(body: impl Read, out: &mut Out<'_>) {
     let feed = match feed_rs::parser::parse(body) {
         Ok(feed) => feed,
         Err(e) => {
-            out.outcome.fatal = Some(format!("not an RSS or Atom feed: {e}"));
+            out.fatal(format!("not an RSS or Atom feed: {e}"));
             return;
         }
     };

@@ -204,7 +204,7 @@ mod tests {
         )
         .expect("json");
         let mut got = Vec::new();
-        let mut emit = |m: Result<Mention, super::super::Problem>| {
+        let mut emit = |m: Result<Mention, crate::Problem>| {
             got.push(m);
             true
         };
