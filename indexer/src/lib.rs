@@ -210,6 +210,12 @@ impl Indexer {
         self.tx.send(command).map_err(|_| IndexError::Closed)
     }
 
+    /// Asks for the ordinary commit interval for what is pending (see [`IndexCommand::Hurry`]). Never
+    /// blocks: with the queue full the indexing thread is busy anyway, and the next commit comes on its own.
+    pub fn hurry(&self) {
+        let _ = self.tx.try_send(IndexCommand::Hurry);
+    }
+
     /// A sender for the indexing thread, for pipelines that feed it directly.
     pub fn sender(&self) -> Sender<IndexCommand> {
         self.tx.clone()

@@ -39,6 +39,9 @@ pub enum IndexCommand {
         /// Answered with the committed log position.
         reply: crossbeam_channel::Sender<Result<Option<u64>, String>>,
     },
+    /// A caller waits to see what is pending: commit it after the ordinary interval, not after the longer
+    /// one a bulk load earned.
+    Hurry,
 }
 
 /// When the indexing thread commits.
@@ -205,6 +208,10 @@ impl WriterLoop {
                 Ok(IndexCommand::Commit { reply: r }) => {
                     reply = Some(r);
                     true
+                }
+                Ok(IndexCommand::Hurry) => {
+                    interval = self.policy.interval;
+                    false
                 }
                 Err(RecvTimeoutError::Timeout) => true,
                 Err(RecvTimeoutError::Disconnected) => {

@@ -60,7 +60,11 @@ async fn fifty_thousand_mentions_leave_as_json_lines_csv_and_parquet() {
     let jsonl = out.path().join("acme.jsonl");
     let run = export(&server, &["--format", "jsonl", "--output", jsonl.to_str().expect("path")]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("exported 50000 mentions"));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("exported 50000 mentions"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_exactly_the_matches(&jsonl_ids(&jsonl), "jsonl");
 
     let csv_path = out.path().join("acme.csv");

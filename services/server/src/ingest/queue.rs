@@ -80,6 +80,9 @@ pub struct LocalQueue {
     /// How long a stream waits out a full log queue or a backlog over the bound.
     busy_wait: Duration,
     backlog: Arc<Backlog>,
+    /// Called when a caller starts waiting until searchable: the index commits at its ordinary pace
+    /// then, not at a bulk load's slower one.
+    hurry: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// How far indexing (labelling included) runs behind what the log acknowledged, and its bound.
@@ -175,7 +178,13 @@ impl LocalQueue {
         busy_wait: Duration,
         backlog: Arc<Backlog>,
     ) -> Self {
-        LocalQueue { wal, seen, committed, busy_wait, backlog }
+        LocalQueue { wal, seen, committed, busy_wait, backlog, hurry: None }
+    }
+
+    /// Sets what asks the index to commit at its ordinary pace when someone waits.
+    pub fn with_hurry(mut self, hurry: impl Fn() + Send + Sync + 'static) -> Self {
+        self.hurry = Some(Arc::new(hurry));
+        self
     }
 }
 
@@ -218,6 +227,11 @@ impl IngestQueue for LocalQueue {
     async fn wait_searchable(&self, receipt: &Receipt, limit: Duration) -> bool {
         let Receipt::LogPosition(position) = *receipt else { return true };
         let mut committed = self.committed.clone();
+        if !committed.borrow().is_some_and(|c| c >= position) {
+            if let Some(hurry) = &self.hurry {
+                hurry();
+            }
+        }
         let wait = committed.wait_for(|c| c.is_some_and(|c| c >= position));
         tokio::time::timeout(limit, wait).await.is_ok_and(|r| r.is_ok())
     }

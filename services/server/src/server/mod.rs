@@ -107,8 +107,10 @@ fn ingest_queue(
             let replayed = s.replayed_from.zip(s.replayed_upto);
             let backlog = Arc::new(Backlog::new(config.max_backlog, s.committed.clone(), replayed));
             backlog.export_metrics();
+            let indexer = s.indexer.clone();
             let queue =
-                LocalQueue::new(s.wal.clone(), s.seen.clone(), s.committed.clone(), WAIT_SEARCHABLE_LIMIT, backlog);
+                LocalQueue::new(s.wal.clone(), s.seen.clone(), s.committed.clone(), WAIT_SEARCHABLE_LIMIT, backlog)
+                    .with_hurry(move || indexer.hurry());
             Some(Arc::new(queue))
         }
         (None, None) => None,
