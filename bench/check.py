@@ -38,7 +38,7 @@ def compare(kind: str, ref: dict, other: dict) -> tuple[list[str], str]:
             bad = [d for d in days if a.get(d) != b.get(d)]
             problems.append(f"{len(bad)} of {len(days)} days differ, e.g. {bad[0]}: {b.get(bad[0])} vs "
                             f"earshot {a.get(bad[0])}")
-        note = f"{len(a)} days"
+        note = f"{len(a)} non-empty days, all equal" if a == b else ""
     elif kind == "authors":
         ra, oa = ref["top"], other["top"]
         if [c for _, c in ra] != [c for _, c in oa]:

@@ -12,7 +12,8 @@
 # (measured calls per query, 50; 5 with --quick), BENCH_WARM (3; 1), BENCH_BUDGET_S (seconds per query
 # before fewer repetitions are taken, 20), BENCH_SYSTEMS (earshot,tantivy,sqlite,duckdb), BENCH_WORK
 # (corpus cache and data folders, bench/.work), BENCH_OUT (results: compare.md, compare.json, the server's
-# log; bench/out), EARSHOT_BIN (default ${CARGO_TARGET_DIR:-target}/release/earshot, built with
+# log; bench/out), BENCH_KEEP_DATA=1 (keep earshot's data folder, BENCH_WORK/earshot, to profile a
+# restart by hand), EARSHOT_BIN (default ${CARGO_TARGET_DIR:-target}/release/earshot, built with
 # `cargo build --release -p earshot-cli` when missing; relative paths are from the repository root).
 #
 # Needs python3 (3.10+) with venv; installs bench/requirements.txt into bench/.venv (again only when the
@@ -43,7 +44,11 @@ out="$(mkdir -p "${BENCH_OUT:-$here/out}" && cd "${BENCH_OUT:-$here/out}" && pwd
 venv="$here/.venv"
 if ! "$venv/bin/python" -c 'import sys; assert sys.version_info >= (3, 10)' >/dev/null 2>&1; then
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then  # Debian ships ensurepip in a package of its own
+    rm -rf "$venv"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$venv"
+  fi
 fi
 stamp="$venv/.requirements.installed"
 if ! cmp -s "$here/requirements.txt" "$stamp"; then

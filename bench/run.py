@@ -43,7 +43,7 @@ def machine() -> str:
 
 
 def peer(system: str, args, target: str = "") -> dict:
-    workdir = os.path.join(args.work, system)
+    workdir = os.path.join(args.work, f"{system}-peer")  # (earshot's own data is in work/earshot)
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     out = os.path.join(args.out, f"{system}.json")
@@ -90,7 +90,7 @@ def earshot(args) -> tuple[dict, dict]:
     listening = server.start()
     serving = server.wait_serving()
     restarted = Earshot(server.target)
-    restarted.wait_count(args.n, every=0.02)
+    restarted.wait_count(args.n, timeout=600, every=0.02)
     counted = time.perf_counter() - server.t_start
     restarted.channel.close()
     extra["restart: address printed"] = f"{listening:.2f} s"
@@ -98,7 +98,8 @@ def earshot(args) -> tuple[dict, dict]:
     extra["restart: Count answers N"] = f"{counted:.2f} s"
     extra["VmHWM of the restarted server (MiB)"] = f"{server.peak_rss_mib():,.0f}"
     server.stop()
-    shutil.rmtree(data, ignore_errors=True)
+    if os.environ.get("BENCH_KEEP_DATA") != "1":  # kept: to profile a restart by hand
+        shutil.rmtree(data, ignore_errors=True)
     log(f"earshot: restart SERVING after {serving:.2f} s, Count after {counted:.2f} s")
 
     for label, cli in [("`earshot --version`", ["--version"]), ("`earshot search --help`", ["search", "--help"])]:
@@ -143,6 +144,9 @@ def main() -> int:
               f"(fewer, at least 5, past {os.environ.get('BENCH_BUDGET_S', '20')} s).")
     md = [f"# Side by side: earshot vs tantivy-py, SQLite FTS5, DuckDB", "", method, "",
           report.table(results, CASES, extra, notes), ""]
+    md.append("Best peer of the load row: among the systems that build a text index (DuckDB's load is a plain "
+              "table; without the fts extension each of its queries scans every row).")
+    md.append("")
     md.append("**Answers: all agree.**" if not problems else
               "**ANSWERS DISAGREE:**\n" + "\n".join(f"- {p}" for p in problems))
     if args.classifier_md and os.path.exists(args.classifier_md):
