@@ -51,10 +51,10 @@ def compare(kind: str, ref: dict, other: dict) -> tuple[list[str], str]:
             if other["distinct"] != ref["distinct"]:
                 problems.append(f"distinct {other['distinct']} vs earshot {ref['distinct']}")
         else:
-            off = abs(other["distinct"] - ref["distinct"]) / max(1, ref["distinct"])
+            off = (other["distinct"] - ref["distinct"]) / max(1, ref["distinct"])
             note = f"distinct estimated {other['distinct']} vs {ref['distinct']} ({off:+.1%})"
-            if off > DISTINCT_TOLERANCE:
-                problems.append(f"distinct estimate {other['distinct']} off by {off:.1%} from earshot {ref['distinct']}")
+            if abs(off) > DISTINCT_TOLERANCE:
+                problems.append(f"distinct estimate {other['distinct']} off by {off:+.1%} from earshot {ref['distinct']}")
     elif kind == "relevance":
         if ref["total"] != other["total"]:
             problems.append(f"total {other['total']} vs earshot {ref['total']}")
