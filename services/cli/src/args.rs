@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::client::ClientArgs;
+
 /// earshot: social-listening analytics — ingest mentions, search them, read insights.
 #[derive(Parser, Debug)]
 #[command(name = "earshot", version, about, args_override_self = true)]
@@ -246,37 +248,6 @@ pub enum Format {
     /// RSS 2.0 or Atom news feeds.
     #[value(alias = "rss", alias = "atom")]
     Feed,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct ClientArgs {
-    /// Server address.
-    #[arg(long, env = "EARSHOT_SERVER", default_value = "http://127.0.0.1:50051")]
-    pub server: String,
-    /// Tenant to act for (only with a server run with --auth off; with keys the key decides).
-    #[arg(long, env = "EARSHOT_TENANT", default_value = "default")]
-    pub tenant: String,
-    /// API key (`esk_…`), sent as `authorization: Bearer`.
-    #[arg(long, env = "EARSHOT_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-}
-
-impl ClientArgs {
-    /// A request carrying the tenant header and, when given, the API key.
-    pub fn request<T>(&self, message: T) -> anyhow::Result<tonic::Request<T>> {
-        use anyhow::Context;
-        let mut request = tonic::Request::new(message);
-        let metadata = request.metadata_mut();
-        metadata
-            .insert(earshot_proto::TENANT_HEADER, self.tenant.parse().context("tenant is not a valid header value")?);
-        if let Some(key) = &self.api_key {
-            metadata.insert(
-                "authorization",
-                format!("Bearer {key}").parse().context("API key is not a valid header value")?,
-            );
-        }
-        Ok(request)
-    }
 }
 
 #[derive(Args, Debug)]

@@ -14,7 +14,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::args::{ClientArgs, Format, ImportArgs};
+use crate::args::{Format, ImportArgs};
+use crate::client::ClientArgs;
 use crate::formats::{self, Problem};
 
 /// Problems printed in detail; the rest are only counted.
@@ -119,9 +120,7 @@ pub async fn run_import(
     progress: Option<ProgressBar>,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    let mut ingest = IngestServiceClient::connect(client.server.clone())
-        .await
-        .with_context(|| format!("cannot reach earshot at {}", client.server))?
+    let mut ingest = IngestServiceClient::new(client.channel().await?)
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
     let (item_tx, mut item_rx) = mpsc::channel::<Item>(8);

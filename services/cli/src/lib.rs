@@ -8,10 +8,12 @@
 //! `args.rs` holds every flag; one module per command (`serve`, `import`, `search`, `report`, `export`,
 //! `keys`, `classify`, `sources`: the live sources of a running server); `formats/` reads what X, Reddit,
 //! Mastodon, Bluesky and feeds return (detection; the mappers are `earshot-sources`'); `records.rs`
-//! and `json.rs` the JSON lines / CSV vocabulary; `listen.rs` the side-listener rule of `serve`.
+//! and `json.rs` the JSON lines / CSV vocabulary; `listen.rs` the side-listener rule of `serve`; `client.rs`
+//! what every client command shares (server, tenant, key, the connection, gRPC errors).
 
 mod args;
 mod classify;
+mod client;
 mod export;
 mod export_parquet;
 mod formats;

@@ -13,8 +13,8 @@ use earshot_proto::v1::{
 use tonic::transport::Channel;
 
 use crate::args::ReportArgs;
+use crate::client::status_error;
 use crate::records::parse_time;
-use crate::search::status_error;
 
 /// A printable, exportable table.
 struct Table {
@@ -309,9 +309,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         to: Some(to),
         noise: Some(NoiseFilter { exclude_reposts: n, exclude_quotes: n, exclude_near_duplicates: n, exclude_spam: n }),
     };
-    let mut client = InsightsServiceClient::connect(args.client.server.clone())
-        .await
-        .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
+    let mut client = InsightsServiceClient::new(args.client.channel().await?);
     let tables = tables(&mut client, &args, scope).await?;
     let what = args.scope.topic.as_ref().map_or_else(
         || format!("query {:?}", args.scope.query.clone().unwrap_or_default()),

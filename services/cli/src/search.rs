@@ -1,17 +1,13 @@
 //! `earshot search`: runs a query against a running server and prints a table or JSON.
 
-use anyhow::Context;
 use earshot_proto::v1::search_service_client::SearchServiceClient;
 use earshot_proto::v1::{CountRequest, SearchRequest, SortOrder, TimeRange};
 use serde_json::json;
 
 use crate::args::{SearchArgs, SortArg};
+use crate::client::status_error;
 use crate::json::{mention_json, sentiment_label};
 use crate::records::parse_time;
-
-pub(crate) fn status_error(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{}: {}", status.code(), status.message())
-}
 
 /// One line of text for a table cell.
 fn cell(text: &str, width: usize) -> String {
@@ -38,9 +34,7 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
     };
     let query = args.scope.query.clone().unwrap_or_default();
     let topic = args.scope.topic.clone().unwrap_or_default();
-    let mut client = SearchServiceClient::connect(args.client.server.clone())
-        .await
-        .with_context(|| format!("cannot reach earshot at {}", args.client.server))?;
+    let mut client = SearchServiceClient::new(args.client.channel().await?);
     if args.count {
         let request =
             args.client.request(CountRequest { query: query.clone(), time_range: range, topic: topic.clone() })?;

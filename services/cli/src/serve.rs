@@ -11,7 +11,8 @@ use earshot_server::cluster::{RedisConfig, Roles};
 use earshot_server::{ClassifierConfig, Config, Listeners};
 use tokio::net::TcpListener;
 
-use crate::args::{ClientArgs, Format, RedisArgs, ServeArgs};
+use crate::args::{Format, RedisArgs, ServeArgs};
+use crate::client::ClientArgs;
 
 /// The embedded dashboard (`earshot-web`) in the HTTP listener's terms.
 fn web_asset(path: &str) -> Option<earshot_http::Asset> {

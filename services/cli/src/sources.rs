@@ -15,8 +15,7 @@ use earshot_proto::v1::{
 use serde_json::json;
 use tonic::transport::Channel;
 
-use crate::args::ClientArgs;
-use crate::search::status_error;
+use crate::client::{status_error, ClientArgs};
 
 #[derive(Args, Debug)]
 pub struct SourcesArgs {
@@ -191,9 +190,7 @@ fn print(sources: &[Source], as_json: bool) {
 }
 
 async fn connect(c: &ClientArgs) -> anyhow::Result<SourceServiceClient<Channel>> {
-    SourceServiceClient::connect(c.server.clone())
-        .await
-        .with_context(|| format!("cannot reach earshot at {}", c.server))
+    Ok(SourceServiceClient::new(c.channel().await?))
 }
 
 /// Entry point of `earshot sources`.
