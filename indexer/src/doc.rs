@@ -84,6 +84,27 @@ pub fn to_document_flagged(
     model_version: &str,
     near_duplicate: bool,
 ) -> TantivyDocument {
+    prepare(fields, mention, model_version).finish(fields, near_duplicate)
+}
+
+/// A mention's document without its near-duplicate flag: everything that depends on the mention alone,
+/// so that it can be built off the indexing thread, which decides the flag against the mentions before.
+pub struct Prepared {
+    doc: TantivyDocument,
+    /// The SimHash of the text, which the near-duplicate decision needs.
+    pub simhash: Option<u64>,
+}
+
+impl Prepared {
+    /// The document, with its near-duplicate flag.
+    pub fn finish(mut self, fields: &Fields, near_duplicate: bool) -> TantivyDocument {
+        self.doc.add_bool(fields.near_duplicate, near_duplicate);
+        self.doc
+    }
+}
+
+/// Builds everything of a validated mention's document but its near-duplicate flag.
+pub fn prepare(fields: &Fields, mention: &Mention, model_version: &str) -> Prepared {
     let mut doc = TantivyDocument::default();
     doc.add_text(fields.key, mention_key(&mention.tenant, &mention.id));
     doc.add_text(fields.tenant, &mention.tenant);
@@ -137,13 +158,13 @@ pub fn to_document_flagged(
     doc.add_text(fields.model_version, model_version);
     doc.add_date(fields.ingested_at, to_date(mention.ingested_at.as_ref()));
     doc.add_bytes(fields.raw, &mention.encode_to_vec());
-    for term in crate::noise::terms_of_lang(&mention.text, &mention.language) {
+    let features = crate::noise::features(mention);
+    for term in features.terms {
         doc.add_text(fields.terms, term);
     }
-    doc.add_u64(fields.simhash, crate::noise::simhash(&mention.text).unwrap_or(0));
-    doc.add_bool(fields.near_duplicate, near_duplicate);
-    doc.add_bool(fields.spam, crate::noise::is_spam(mention));
-    doc
+    doc.add_u64(fields.simhash, features.simhash.unwrap_or(0));
+    doc.add_bool(fields.spam, features.spam);
+    Prepared { doc, simhash: features.simhash }
 }
 
 /// Decodes the mention stored in a document.

@@ -3,8 +3,8 @@
 //! # Layout
 //! - [`schema`]: fields (fast fields for every insight dimension) and analyzers.
 //! - [`doc`]: mention ⇄ document, unique keys.
-//! - [`writer`]: the indexing thread, fed by a bounded channel; commits on an interval and reports the
-//!   log position it has made durable.
+//! - [`writer`]: the indexing thread, fed by a bounded channel through a preparing thread that builds the
+//!   documents; commits on an interval and reports the log position it has made durable.
 //! - [`search`]: tenant-scoped search and count over the latest committed searcher.
 //! - [`maintenance`]: listing and deleting mentions by key for erasure and retention.
 //! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding, French/Italian
@@ -16,8 +16,8 @@
 //! - [`query`]: the analyst query language: parser, validation, printing, and lowering to Tantivy
 //!   queries (including a positional `NEAR` query of our own).
 //!
-//! Tantivy work never runs on async workers: adds and commits happen on the indexing thread, and
-//! callers run searches inside `spawn_blocking`.
+//! Tantivy work never runs on async workers: documents are built on the preparing thread, adds and
+//! commits happen on the indexing thread, and callers run searches inside `spawn_blocking`.
 
 pub mod doc;
 pub mod export;
@@ -62,6 +62,9 @@ pub enum IndexError {
     #[error("the indexing thread has stopped")]
     Closed,
 }
+
+/// Batches of built documents that may wait between the preparing and the indexing thread.
+const PREPARED_BATCHES: usize = 16;
 
 /// Settings of the index.
 #[derive(Debug, Clone)]
@@ -171,11 +174,20 @@ impl Indexer {
             metrics: metrics.clone(),
             near_duplicates: noise::NearDuplicates::default(),
         };
-        // The thread ends once every sender (this indexer's and the pipeline's) is dropped.
+        // A few batches of built documents: enough to keep building through a commit, few enough that
+        // documents (larger than their mentions) do not pile up.
+        let (work_tx, work_rx) = bounded(PREPARED_BATCHES);
+        // Both threads end once every sender (this indexer's and the pipeline's) is dropped.
+        let thread_error = |e: std::io::Error| IndexError::Tantivy(tantivy::TantivyError::from(e));
+        let prepare_fields = fields.clone();
+        std::thread::Builder::new()
+            .name("earshot-index-docs".into())
+            .spawn(move || writer::prepare_loop(prepare_fields, rx, work_tx))
+            .map_err(thread_error)?;
         std::thread::Builder::new()
             .name("earshot-indexer".into())
-            .spawn(move || writer_loop.run(rx))
-            .map_err(|e| IndexError::Tantivy(tantivy::TantivyError::from(e)))?;
+            .spawn(move || writer_loop.run(work_rx))
+            .map_err(thread_error)?;
         Ok(Indexer { index, reader, fields, tx, metrics })
     }
 

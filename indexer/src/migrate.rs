@@ -16,8 +16,8 @@ use tantivy::schema::Value;
 use tantivy::{Index, TantivyDocument};
 use tracing::{info, warn};
 
-use crate::doc::{key_hash, mention_key, to_document_flagged};
-use crate::noise::{simhash, NearDuplicates};
+use crate::doc::{key_hash, mention_key, prepare};
+use crate::noise::NearDuplicates;
 use crate::schema::{build_schema, is_current, register_tokenizers, ANALYSIS_VERSION};
 use crate::IndexError;
 
@@ -81,8 +81,9 @@ pub fn upgrade_if_needed(dir: &Path) -> Result<Option<u64>, IndexError> {
                 }
             }
             let key = key_hash(&mention_key(&mention.tenant, &mention.id)) as u64;
-            let duplicate = simhash(&mention.text).is_some_and(|h| near.check(&mention.tenant, key, h));
-            writer.add_document(to_document_flagged(&fields, &mention, &version, duplicate))?;
+            let prepared = prepare(&fields, &mention, &version);
+            let duplicate = prepared.simhash.is_some_and(|h| near.check(&mention.tenant, key, h));
+            writer.add_document(prepared.finish(&fields, duplicate))?;
             count += 1;
         }
     }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use earshot_proto::v1::Mention;
 
-use crate::tokenizer::{normalize, segments, Case, SegmentKind};
+use crate::tokenizer::{normalize, segments, Case, Segment, SegmentKind};
 
 /// Most distinct terms kept per mention (the first ones in the text).
 pub const MAX_TERMS_PER_MENTION: usize = 48;
@@ -33,6 +33,25 @@ const SPAM_PHRASES: &[&str] = &[
 
 pub use crate::stopwords::is_stopword;
 
+/// What indexing computes from a mention's text: its terms, SimHash and spam flag, from one
+/// segmentation and one normalisation per word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Features {
+    /// See [`terms_of_lang`].
+    pub terms: Vec<String>,
+    /// See [`simhash`].
+    pub simhash: Option<u64>,
+    /// See [`is_spam`].
+    pub spam: bool,
+}
+
+/// The [`Features`] of a mention, in its language.
+pub fn features(mention: &Mention) -> Features {
+    let segs = segments(&mention.text);
+    let (terms, simhash) = words_of(&mention.text, &segs, &mention.language);
+    Features { terms, simhash, spam: spam_of(mention, &segs) }
+}
+
 /// [`terms_of_lang`] for a mention of unknown language (every fallback language's stopwords).
 pub fn terms_of(text: &str) -> Vec<String> {
     terms_of_lang(text, "")
@@ -42,25 +61,7 @@ pub fn terms_of(text: &str) -> Vec<String> {
 /// (see [`crate::stopwords::for_language`]), one-letter words and numbers; at most
 /// [`MAX_TERMS_PER_MENTION`].
 pub fn terms_of_lang(text: &str, language: &str) -> Vec<String> {
-    let stopwords = crate::stopwords::for_language(language);
-    let mut out: Vec<String> = Vec::new();
-    for seg in segments(text) {
-        if !matches!(seg.kind, SegmentKind::Word | SegmentKind::Hashtag) {
-            continue;
-        }
-        let term = normalize(&text[seg.start..seg.end], Case::Lower);
-        let bare = term.trim_start_matches('#');
-        if bare.chars().count() < 2 || bare.chars().all(|c| c.is_ascii_digit()) || stopwords.contains(term.as_str()) {
-            continue;
-        }
-        if term.len() <= crate::tokenizer::MAX_TOKEN_BYTES && !out.contains(&term) {
-            out.push(term);
-            if out.len() == MAX_TERMS_PER_MENTION {
-                break;
-            }
-        }
-    }
-    out
+    words_of(text, &segments(text), language).0
 }
 
 /// 64-bit SimHash over the lower-cased words (stopwords of every fallback language left out) and word
@@ -69,11 +70,40 @@ pub fn terms_of_lang(text: &str, language: &str) -> Vec<String> {
 /// function words (`the app is down again` / `app down again`) close, and two that share only
 /// function words far.
 pub fn simhash(text: &str) -> Option<u64> {
-    let words: Vec<String> = segments(text)
-        .into_iter()
-        .filter(|s| !matches!(s.kind, SegmentKind::Url | SegmentKind::Emoji))
-        .map(|s| normalize(&text[s.start..s.end], Case::Lower))
-        .collect();
+    words_of(text, &segments(text), "").1
+}
+
+/// The terms (in `language`) and the SimHash of a text, from its segments.
+fn words_of(text: &str, segs: &[Segment], language: &str) -> (Vec<String>, Option<u64>) {
+    let stopwords = crate::stopwords::for_language(language);
+    let mut terms: Vec<String> = Vec::new();
+    let mut words: Vec<String> = Vec::with_capacity(segs.len());
+    for seg in segs {
+        if matches!(seg.kind, SegmentKind::Url | SegmentKind::Emoji) {
+            continue;
+        }
+        let word = normalize(&text[seg.start..seg.end], Case::Lower);
+        if matches!(seg.kind, SegmentKind::Word | SegmentKind::Hashtag)
+            && terms.len() < MAX_TERMS_PER_MENTION
+            && is_term(&word, stopwords)
+            && !terms.contains(&word)
+        {
+            terms.push(word.clone());
+        }
+        words.push(word);
+    }
+    (terms, simhash_of_words(&words))
+}
+
+fn is_term(term: &str, stopwords: &std::collections::HashSet<&'static str>) -> bool {
+    let bare = term.trim_start_matches('#');
+    bare.chars().nth(1).is_some()
+        && !bare.chars().all(|c| c.is_ascii_digit())
+        && !stopwords.contains(term)
+        && term.len() <= crate::tokenizer::MAX_TOKEN_BYTES
+}
+
+fn simhash_of_words(words: &[String]) -> Option<u64> {
     if words.len() < NEAR_DUPLICATE_MIN_WORDS {
         return None;
     }
@@ -86,8 +116,13 @@ pub fn simhash(text: &str) -> Option<u64> {
     for w in words.iter().filter(|w| !is_stopword(w)) {
         add(xxhash_rust::xxh3::xxh3_64(w.as_bytes()));
     }
-    for pair in words.windows(2) {
-        add(xxhash_rust::xxh3::xxh3_64(format!("{} {}", pair[0], pair[1]).as_bytes()));
+    let mut pair = String::new();
+    for two in words.windows(2) {
+        pair.clear();
+        pair.push_str(&two[0]);
+        pair.push(' ');
+        pair.push_str(&two[1]);
+        add(xxhash_rust::xxh3::xxh3_64(pair.as_bytes()));
     }
     Some(weights.iter().enumerate().fold(0u64, |acc, (bit, w)| if *w > 0 { acc | 1 << bit } else { acc }))
 }
@@ -95,7 +130,10 @@ pub fn simhash(text: &str) -> Option<u64> {
 /// The simple spam/bot flag: a pile of hashtags, handles or links; a spam phrase with a link; a run of
 /// one character; or a bot-like handle (six or more trailing digits) with fewer than 10 followers.
 pub fn is_spam(mention: &Mention) -> bool {
-    let segs = segments(&mention.text);
+    spam_of(mention, &segments(&mention.text))
+}
+
+fn spam_of(mention: &Mention, segs: &[Segment]) -> bool {
     let count = |kind: SegmentKind| segs.iter().filter(|s| s.kind == kind).count();
     let links = count(SegmentKind::Url) + count(SegmentKind::Domain);
     if count(SegmentKind::Hashtag) >= 6 || count(SegmentKind::Handle) >= 6 || links >= 3 {
@@ -254,6 +292,22 @@ mod tests {
         let d = simhash("the app is down again and the support is not answering").expect("long");
         let e = simhash("the weather is nice again and the beach is not crowded").expect("long");
         assert!((d ^ e).count_ones() > 10);
+    }
+
+    #[test]
+    fn features_are_what_indexes_of_this_analysis_version_hold() {
+        // Indexes store these values: changing them needs a new ANALYSIS_VERSION (a rebuild on open).
+        let de = "Die App stürzt auf dem iPhone mit iOS ab, nicht nur bei mir und auch nicht bei meiner Frau \
+                  #Störung @Telekom https://t.co/x 👍🏽";
+        assert_eq!(
+            simhash("huge outage at acme today, nothing works, login fails every time"),
+            Some(12730743038239596259)
+        );
+        assert_eq!(simhash(de), Some(12421583736608503697));
+        let mention = Mention { text: de.into(), language: "de".into(), ..Default::default() };
+        let got = features(&mention);
+        assert_eq!(got.terms, vec!["app", "stürzt", "iphone", "ios", "ab", "frau", "#störung"]);
+        assert_eq!((got.simhash, got.spam), (simhash(de), is_spam(&mention)));
     }
 
     #[test]

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use earshot_proto::v1::Mention;
-use tantivy::{IndexReader, IndexWriter, Term};
+use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term};
 use tracing::{debug, error, info};
 
-use crate::doc::{key_hash, mention_key, to_document_flagged};
+use crate::doc::{key_hash, mention_key, prepare, to_document_flagged, Prepared};
 use crate::noise::NearDuplicates;
 use crate::schema::Fields;
 
@@ -42,6 +42,55 @@ pub enum IndexCommand {
     /// A caller waits to see what is pending: commit it after the ordinary interval, not after the longer
     /// one a bulk load earned.
     Hurry,
+}
+
+/// An [`IndexCommand`] whose documents are built: what the preparing thread hands the indexing thread.
+pub(crate) enum Work {
+    Add { items: Vec<Item>, last_position: Option<u64> },
+    Upsert { items: Vec<Item> },
+    Delete { terms: Vec<Term>, reply: Option<Sender<Result<Option<u64>, String>>> },
+    Commit { reply: Sender<Result<Option<u64>, String>> },
+    Hurry,
+}
+
+/// A mention with its document built but for the near-duplicate flag.
+pub(crate) struct Item {
+    mention: Mention,
+    model_version: String,
+    prepared: Prepared,
+}
+
+impl Work {
+    fn prepare(command: IndexCommand, fields: &Fields) -> Work {
+        let items = |mentions: Vec<(Mention, String)>| {
+            mentions
+                .into_iter()
+                .map(|(mention, model_version)| {
+                    let prepared = prepare(fields, &mention, &model_version);
+                    Item { mention, model_version, prepared }
+                })
+                .collect()
+        };
+        match command {
+            IndexCommand::Add { mentions, last_position } => Work::Add { items: items(mentions), last_position },
+            IndexCommand::Upsert { mentions } => Work::Upsert { items: items(mentions) },
+            IndexCommand::Delete { terms, reply } => Work::Delete { terms, reply },
+            IndexCommand::Commit { reply } => Work::Commit { reply },
+            IndexCommand::Hurry => Work::Hurry,
+        }
+    }
+}
+
+/// The preparing thread: builds documents (stored protobuf, terms, SimHash, spam flag) in order, so that
+/// the indexing thread only decides near-duplicates and hands documents to Tantivy, and keeps building
+/// while that thread is blocked in a commit. It ends when every sender of `rx` is gone, and its end
+/// (dropping `tx`) is what stops the indexing thread.
+pub(crate) fn prepare_loop(fields: Fields, rx: Receiver<IndexCommand>, tx: Sender<Work>) {
+    for command in rx {
+        if tx.send(Work::prepare(command, &fields)).is_err() {
+            return;
+        }
+    }
 }
 
 /// When the indexing thread commits.
@@ -116,8 +165,8 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 
 impl WriterLoop {
     /// The near-duplicate flag of a mention, decided against what was indexed before.
-    fn near_duplicate(&mut self, mention: &Mention) -> bool {
-        crate::noise::simhash(&mention.text).is_some_and(|hash| {
+    fn near_duplicate(&mut self, mention: &Mention, simhash: Option<u64>) -> bool {
+        simhash.is_some_and(|hash| {
             let key = key_hash(&mention_key(&mention.tenant, &mention.id)) as u64;
             self.near_duplicates.check(&mention.tenant, key, hash)
         })
@@ -125,17 +174,23 @@ impl WriterLoop {
 
     /// Hands one change to the Tantivy writer. Errors are logged: the change stays in `pending`, and a
     /// failed writer shows at the commit, which rolls back and re-applies.
-    fn apply(&mut self, op: &Op) {
+    /// `doc` is the document of an add or replace when it was built already (the first application);
+    /// a re-application after a failed commit builds it again from the mention.
+    fn apply(&mut self, op: &Op, mut doc: Option<TantivyDocument>) {
         let Some(writer) = self.writer.as_mut() else { return };
+        let fields = &self.fields;
+        let mut document = |mention: &Mention, model_version: &str, near_duplicate: bool| {
+            doc.take().unwrap_or_else(|| to_document_flagged(fields, mention, model_version, near_duplicate))
+        };
         let result = match op {
             Op::Add { mention, model_version, near_duplicate } => {
-                writer.add_document(to_document_flagged(&self.fields, mention, model_version, *near_duplicate))
+                writer.add_document(document(mention, model_version, *near_duplicate))
             }
             Op::Replace { mention, model_version, near_duplicate } => {
                 let key = mention_key(&mention.tenant, &mention.id);
                 // The delete is stamped before the add, so it removes only the old version.
-                writer.delete_term(Term::from_field_text(self.fields.key, &key));
-                writer.add_document(to_document_flagged(&self.fields, mention, model_version, *near_duplicate))
+                writer.delete_term(Term::from_field_text(fields.key, &key));
+                writer.add_document(document(mention, model_version, *near_duplicate))
             }
             Op::Delete(term) => {
                 writer.delete_term(term.clone());
@@ -147,12 +202,12 @@ impl WriterLoop {
         }
     }
 
-    fn push(&mut self, op: Op) {
-        self.apply(&op);
+    fn push(&mut self, op: Op, doc: Option<TantivyDocument>) {
+        self.apply(&op, doc);
         self.pending.push(op);
     }
 
-    pub(crate) fn run(mut self, rx: Receiver<IndexCommand>) {
+    pub(crate) fn run(mut self, rx: Receiver<Work>) {
         let mut pending_docs = 0usize;
         let mut first_pending: Option<Instant> = None;
         let mut pending_position: Option<u64> = None;
@@ -169,14 +224,15 @@ impl WriterLoop {
             };
             let mut reply = None;
             let commit_now = match received {
-                Ok(IndexCommand::Add { mentions, last_position }) => {
+                Ok(Work::Add { items, last_position }) => {
                     // Only a log position (a replay whose mentions were all indexed already): committing it
                     // at once makes a restarted server ready without waiting out the interval.
-                    let position_only = mentions.is_empty() && pending_docs == 0 && last_position.is_some();
-                    pending_docs += mentions.len();
-                    for (mention, model_version) in mentions {
-                        let near_duplicate = self.near_duplicate(&mention);
-                        self.push(Op::Add { mention, model_version, near_duplicate });
+                    let position_only = items.is_empty() && pending_docs == 0 && last_position.is_some();
+                    pending_docs += items.len();
+                    for Item { mention, model_version, prepared } in items {
+                        let near_duplicate = self.near_duplicate(&mention, prepared.simhash);
+                        let doc = prepared.finish(&self.fields, near_duplicate);
+                        self.push(Op::Add { mention, model_version, near_duplicate }, Some(doc));
                     }
                     if last_position.is_some() {
                         pending_position = last_position;
@@ -184,32 +240,33 @@ impl WriterLoop {
                     first_pending.get_or_insert_with(Instant::now);
                     position_only || pending_docs >= self.policy.max_docs
                 }
-                Ok(IndexCommand::Upsert { mentions }) => {
-                    pending_docs += mentions.len();
-                    for (mention, model_version) in mentions {
+                Ok(Work::Upsert { items }) => {
+                    pending_docs += items.len();
+                    for Item { mention, model_version, prepared } in items {
                         let key = crate::doc::mention_key(&mention.tenant, &mention.id);
                         // A mention deleted (erased, expired) since it was read must not come back.
                         if !self.committed_key(&key) {
                             continue;
                         }
-                        let near_duplicate = self.near_duplicate(&mention);
-                        self.push(Op::Replace { mention, model_version, near_duplicate });
+                        let near_duplicate = self.near_duplicate(&mention, prepared.simhash);
+                        let doc = prepared.finish(&self.fields, near_duplicate);
+                        self.push(Op::Replace { mention, model_version, near_duplicate }, Some(doc));
                     }
                     first_pending.get_or_insert_with(Instant::now);
                     pending_docs >= self.policy.max_docs
                 }
-                Ok(IndexCommand::Delete { terms, reply: r }) => {
+                Ok(Work::Delete { terms, reply: r }) => {
                     for term in terms {
-                        self.push(Op::Delete(term));
+                        self.push(Op::Delete(term), None);
                     }
                     reply = r;
                     true
                 }
-                Ok(IndexCommand::Commit { reply: r }) => {
+                Ok(Work::Commit { reply: r }) => {
                     reply = Some(r);
                     true
                 }
-                Ok(IndexCommand::Hurry) => {
+                Ok(Work::Hurry) => {
                     interval = self.policy.interval;
                     false
                 }
@@ -280,7 +337,7 @@ impl WriterLoop {
         }
         let pending = std::mem::take(&mut self.pending);
         for op in &pending {
-            self.apply(op);
+            self.apply(op, None);
         }
         self.pending = pending;
         Ok(())

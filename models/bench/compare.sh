@@ -11,6 +11,8 @@ TEXTS=$(realpath "${1:-models/recipe/data/test_tweets.jsonl}")
 BATCH=${2:-32}
 OUT=$(mktemp -d)
 export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$PWD/.earshot/onnxruntime/libonnxruntime.so}
+# The bench runs from its package folder and its binary from the target folder: name the weights.
+export EARSHOT_MODEL_DIR=${EARSHOT_MODEL_DIR:-$PWD/models/weights}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PY=models/recipe/.venv/bin/python
 echo "texts: $TEXTS, batch $BATCH, $(nproc) cores, ${EARSHOT_BENCH_PASSES:-5} passes per stack"

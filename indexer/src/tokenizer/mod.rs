@@ -124,7 +124,17 @@ pub fn transcribe_german(s: &str) -> Option<String> {
 
 /// NFC composition, then lower-casing unless `case` is [`Case::Keep`].
 pub fn normalize(s: &str, case: Case) -> String {
-    let composed: String = s.nfc().collect();
+    // Most social text is ASCII, which NFC leaves alone: one allocation instead of two.
+    if s.is_ascii() {
+        return match case {
+            Case::Lower => s.to_ascii_lowercase(),
+            Case::Keep => s.to_owned(),
+        };
+    }
+    let composed: String = match unicode_normalization::is_nfc_quick(s.chars()) {
+        unicode_normalization::IsNormalized::Yes => s.to_owned(),
+        _ => s.nfc().collect(),
+    };
     match case {
         Case::Lower => composed.to_lowercase(),
         Case::Keep => composed,
@@ -169,17 +179,26 @@ fn analyze_segment(text: &str, position: usize, seg: Segment, case: Case, folder
         SegmentKind::Word | SegmentKind::Hashtag | SegmentKind::Handle => {
             let written = normalize(raw, case);
             // The German rule: the transcription is what a query looks up (see the module docs).
-            let primary = transcribe_german(&written).unwrap_or_else(|| written.clone());
-            push_unique(&mut alternates, &primary, written.clone());
-            push_unique(&mut alternates, &primary, folder.fold(&written));
+            let transcribed = transcribe_german(&written);
+            let primary = transcribed.as_deref().unwrap_or(&written);
+            if transcribed.is_some() {
+                push_unique(&mut alternates, primary, written.clone());
+            }
+            // ASCII folds to itself: skipping the fold saves an allocation per word and adds nothing.
+            let ascii = written.is_ascii();
+            if !ascii {
+                push_unique(&mut alternates, primary, folder.fold(&written));
+            }
             if let Some(bare) = written.strip_prefix(['#', '@']) {
-                push_unique(&mut alternates, &primary, folder.fold(bare));
-                push_unique(&mut alternates, &primary, bare.to_owned());
+                if !ascii {
+                    push_unique(&mut alternates, primary, folder.fold(bare));
+                }
+                push_unique(&mut alternates, primary, bare.to_owned());
                 if let Some(bare_primary) = primary.strip_prefix(['#', '@']) {
-                    push_unique(&mut alternates, &primary, bare_primary.to_owned());
+                    push_unique(&mut alternates, primary, bare_primary.to_owned());
                 }
             }
-            primary
+            transcribed.unwrap_or(written)
         }
         SegmentKind::Domain | SegmentKind::Url => {
             let host = normalize(url_host(raw), case);
