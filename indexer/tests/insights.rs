@@ -184,6 +184,32 @@ fn authors_by_mentions_reach_and_engagement() {
     assert_eq!(top.by_mentions[0].handle, "ann");
 }
 
+#[test]
+fn authors_stay_right_across_commits_with_cached_segment_hashes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let idx = open(dir.path(), FIXTURE.iter().map(mention).collect());
+    let q = || insight_query(idx.fields(), "t", all(), 0, utc("2025-01-01T00:00:00Z"), Noise::default());
+    let first = top_authors(&idx.searcher(), &*q(), 2).expect("authors");
+    let again = top_authors(&idx.searcher(), &*q(), 2).expect("authors");
+    assert_eq!((first.by_mentions.clone(), first.unique), (again.by_mentions, again.unique));
+    // A new segment holds a new author and one more mention of an old one: the old segment's hashes
+    // come from the cache, the new one's are computed, and both merge by author.
+    let eve = M { id: "e1", author: ("eve", 7, 0), ..FIXTURE[0] };
+    let more: Vec<Mention> = (1..=3)
+        .map(|i| Mention { id: format!("e{i}"), ..mention(&eve) })
+        .chain([Mention { id: "a9".into(), ..mention(&M { author: ("ann", 1, 0), ..FIXTURE[0] }) }])
+        .collect();
+    let batch = more.into_iter().map(|m| (m, "test".to_owned())).collect();
+    idx.send(IndexCommand::Add { mentions: batch, last_position: None }).expect("send");
+    idx.commit().expect("commit");
+    let after = top_authors(&idx.searcher(), &*q(), 2).expect("authors");
+    assert_eq!(after.unique, first.unique + 1);
+    assert_eq!(
+        after.by_mentions.iter().map(|a| (a.key.as_str(), a.mentions)).collect::<Vec<_>>(),
+        vec![("ann", 3), ("eve", 3)]
+    );
+}
+
 fn at(secs: i64, id: String, text: &str) -> Mention {
     Mention {
         id,
