@@ -119,6 +119,19 @@ impl Default for CommitPolicy {
 }
 
 impl CommitPolicy {
+    /// When what is pending commits: `interval` after the first pending change, and, while bulk load has
+    /// lengthened `interval`, no later than the ordinary interval after the last change came in. The
+    /// longer wait only gathers a stream that keeps coming; once it pauses (a backfill's end), waiting
+    /// on gains nothing and keeps the last mentions from being searchable.
+    pub fn commit_due(&self, first_pending: Instant, last_change: Instant, interval: Duration) -> Instant {
+        let due = first_pending + interval;
+        if interval > self.interval {
+            due.min(last_change + self.interval)
+        } else {
+            due
+        }
+    }
+
     /// The wait before the next commit, after a commit of `docs` documents that followed a wait of
     /// `current`. Every commit writes a segment that merges then rewrite: during a backfill, fewer and
     /// larger commits cut the CPU an import needs by a third (BENCHMARKS.md), while a trickle of live
@@ -212,8 +225,9 @@ impl WriterLoop {
         let mut first_pending: Option<Instant> = None;
         let mut pending_position: Option<u64> = None;
         let mut interval = self.policy.interval;
+        let mut last_change = Instant::now();
         loop {
-            let commit_due = first_pending.map(|t| t + interval);
+            let commit_due = first_pending.map(|t| self.policy.commit_due(t, last_change, interval));
             let deadline = match (commit_due, self.retry) {
                 (Some(c), Some((r, _))) => Some(c.max(r)),
                 (c, r) => c.or(r.map(|(r, _)| r)),
@@ -238,6 +252,7 @@ impl WriterLoop {
                         pending_position = last_position;
                     }
                     first_pending.get_or_insert_with(Instant::now);
+                    last_change = Instant::now();
                     position_only || pending_docs >= self.policy.max_docs
                 }
                 Ok(Work::Upsert { items }) => {
@@ -253,6 +268,7 @@ impl WriterLoop {
                         self.push(Op::Replace { mention, model_version, near_duplicate }, Some(doc));
                     }
                     first_pending.get_or_insert_with(Instant::now);
+                    last_change = Instant::now();
                     pending_docs >= self.policy.max_docs
                 }
                 Ok(Work::Delete { terms, reply: r }) => {
@@ -281,7 +297,8 @@ impl WriterLoop {
             };
             // Under steady load a message is always waiting and the deadline never times out: a commit
             // that is due must still happen.
-            let commit_now = commit_now || first_pending.is_some_and(|t| t.elapsed() >= interval);
+            let commit_now = commit_now
+                || first_pending.is_some_and(|t| Instant::now() >= self.policy.commit_due(t, last_change, interval));
             // While commits fail, only a caller waiting for an answer or the retry timer tries again.
             let retry_due = self.retry.is_none_or(|(at, _)| Instant::now() >= at);
             if commit_now && (retry_due || reply.is_some()) {
@@ -407,5 +424,18 @@ mod tests {
         // A configured interval above the cap is never shortened by bulk load.
         let slow = CommitPolicy { interval: Duration::from_secs(10), ..CommitPolicy::default() };
         assert_eq!(slow.next_interval(Duration::from_secs(10), 50_000), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_pause_in_bulk_load_commits_after_the_ordinary_interval() {
+        let policy = CommitPolicy::default();
+        let ms = Duration::from_millis;
+        let t0 = std::time::Instant::now();
+        // Ordinary load: the interval after the first pending change, whenever the last one came.
+        assert_eq!(policy.commit_due(t0, t0 + ms(400), ms(500)), t0 + ms(500));
+        // Bulk load, mentions still coming: the long wait.
+        assert_eq!(policy.commit_due(t0, t0 + ms(3800), ms(4000)), t0 + ms(4000));
+        // Bulk load that paused 500 ms after its last change: commit then, not at 4 s.
+        assert_eq!(policy.commit_due(t0, t0 + ms(1000), ms(4000)), t0 + ms(1500));
     }
 }
