@@ -211,24 +211,24 @@ impl NearDuplicates {
     /// compares it only with mentions recorded before its first sighting.
     pub fn check(&mut self, tenant: &str, key: u64, hash: u64) -> bool {
         let tenant = xxhash_rust::xxh3::xxh3_64(tenant.as_bytes());
-        let mut own_seq = None;
-        let mut candidates: Vec<Entry> = Vec::new();
+        // One pass, no allocation: the earliest sighting of this key and the earliest close hash of
+        // another key. This runs on the indexing thread for every mention, over band lists that grow
+        // long when many texts are alike.
+        let mut own_seq: Option<u64> = None;
+        let mut first_close = u64::MAX;
         for generation in [&self.current, &self.previous] {
             for i in 0..4 {
-                if let Some(list) = generation.bands.get(&(tenant, i, band(hash, i))) {
-                    for e in list {
-                        if e.key == key {
-                            own_seq = Some(own_seq.map_or(e.seq, |s: u64| s.min(e.seq)));
-                        } else {
-                            candidates.push(*e);
-                        }
+                let Some(list) = generation.bands.get(&(tenant, i, band(hash, i))) else { continue };
+                for e in list {
+                    if e.key == key {
+                        own_seq = Some(own_seq.map_or(e.seq, |s| s.min(e.seq)));
+                    } else if (e.hash ^ hash).count_ones() <= NEAR_DUPLICATE_DISTANCE {
+                        first_close = first_close.min(e.seq);
                     }
                 }
             }
         }
-        let before = own_seq.unwrap_or(u64::MAX);
-        let duplicate =
-            candidates.iter().any(|e| e.seq < before && (e.hash ^ hash).count_ones() <= NEAR_DUPLICATE_DISTANCE);
+        let duplicate = first_close < own_seq.unwrap_or(u64::MAX);
         if own_seq.is_none() {
             self.insert(tenant, Entry { hash, key, seq: self.next_seq });
             self.next_seq += 1;
