@@ -5,7 +5,8 @@
 //! - [`doc`]: mention ⇄ document, unique keys.
 //! - [`writer`]: the indexing thread, fed by a bounded channel through a preparing thread that builds the
 //!   documents; commits on an interval and reports the log position it has made durable.
-//! - [`search`]: tenant-scoped search and count over the latest committed searcher.
+//! - [`search`]: tenant-scoped search and count over the latest committed searcher; [`newest`] is its
+//!   one-pass "newest N and how many" collector.
 //! - [`maintenance`]: listing and deleting mentions by key for erasure and retention.
 //! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding, French/Italian
 //!   elisions, German spellings).
@@ -24,6 +25,7 @@ pub mod export;
 pub mod insights;
 pub mod maintenance;
 pub mod migrate;
+pub mod newest;
 pub mod noise;
 pub mod query;
 pub mod schema;

@@ -127,9 +127,9 @@ impl Indexer {
             Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
             Sort::TimeDesc | Sort::TimeAsc => {
                 let order = if params.sort == Sort::TimeDesc { Order::Desc } else { Order::Asc };
-                let (docs, total): (Vec<(Option<DateTime>, DocAddress)>, usize) =
-                    searcher.search(&query, &(top.order_by_fast_field::<DateTime>("created_at", order), Count))?;
-                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+                let k = params.offset.saturating_add(limit);
+                let (docs, total) = searcher.search(&query, &crate::newest::ByDate::new(k, order))?;
+                (docs.into_iter().skip(params.offset).map(|(_, a)| (0.0, a)).collect(), total)
             }
         };
         let snippets = if params.highlight {
