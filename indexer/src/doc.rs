@@ -5,6 +5,7 @@ use prost::Message;
 use tantivy::schema::Value;
 use tantivy::{DateTime, TantivyDocument};
 
+use crate::noise::NearDuplicates;
 use crate::schema::Fields;
 
 /// Separates tenant and id in the unique key; it cannot appear in a valid tenant name.
@@ -96,6 +97,15 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Whether `seen` holds a near-identical text of the mention's tenant from an earlier mention; records
+    /// this one. Called in mention order, by the indexing thread and by a rebuild alike.
+    pub fn is_near_duplicate(&self, mention: &Mention, seen: &mut NearDuplicates) -> bool {
+        self.simhash.is_some_and(|hash| {
+            let key = key_hash(&mention_key(&mention.tenant, &mention.id)) as u64;
+            seen.check(&mention.tenant, key, hash)
+        })
+    }
+
     /// The document, with its near-duplicate flag.
     pub fn finish(mut self, fields: &Fields, near_duplicate: bool) -> TantivyDocument {
         self.doc.add_bool(fields.near_duplicate, near_duplicate);

@@ -16,7 +16,7 @@ use tantivy::schema::Value;
 use tantivy::{Index, TantivyDocument};
 use tracing::{info, warn};
 
-use crate::doc::{key_hash, mention_key, prepare};
+use crate::doc::prepare;
 use crate::noise::NearDuplicates;
 use crate::schema::{build_schema, is_current, register_tokenizers, ANALYSIS_VERSION};
 use crate::IndexError;
@@ -80,9 +80,8 @@ pub fn upgrade_if_needed(dir: &Path) -> Result<Option<u64>, IndexError> {
                     c.ord_to_str(ord, &mut version).map_err(io)?;
                 }
             }
-            let key = key_hash(&mention_key(&mention.tenant, &mention.id)) as u64;
             let prepared = prepare(&fields, &mention, &version);
-            let duplicate = prepared.simhash.is_some_and(|h| near.check(&mention.tenant, key, h));
+            let duplicate = prepared.is_near_duplicate(&mention, &mut near);
             writer.add_document(prepared.finish(&fields, duplicate))?;
             count += 1;
         }

@@ -8,7 +8,7 @@ use earshot_proto::v1::Mention;
 use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term};
 use tracing::{debug, error, info};
 
-use crate::doc::{key_hash, mention_key, prepare, to_document_flagged, Prepared};
+use crate::doc::{mention_key, prepare, to_document_flagged, Prepared};
 use crate::noise::NearDuplicates;
 use crate::schema::Fields;
 
@@ -177,14 +177,6 @@ const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
 impl WriterLoop {
-    /// The near-duplicate flag of a mention, decided against what was indexed before.
-    fn near_duplicate(&mut self, mention: &Mention, simhash: Option<u64>) -> bool {
-        simhash.is_some_and(|hash| {
-            let key = key_hash(&mention_key(&mention.tenant, &mention.id)) as u64;
-            self.near_duplicates.check(&mention.tenant, key, hash)
-        })
-    }
-
     /// Hands one change to the Tantivy writer. Errors are logged: the change stays in `pending`, and a
     /// failed writer shows at the commit, which rolls back and re-applies.
     /// `doc` is the document of an add or replace when it was built already (the first application);
@@ -244,7 +236,7 @@ impl WriterLoop {
                     let position_only = items.is_empty() && pending_docs == 0 && last_position.is_some();
                     pending_docs += items.len();
                     for Item { mention, model_version, prepared } in items {
-                        let near_duplicate = self.near_duplicate(&mention, prepared.simhash);
+                        let near_duplicate = prepared.is_near_duplicate(&mention, &mut self.near_duplicates);
                         let doc = prepared.finish(&self.fields, near_duplicate);
                         self.push(Op::Add { mention, model_version, near_duplicate }, Some(doc));
                     }
@@ -263,7 +255,7 @@ impl WriterLoop {
                         if !self.committed_key(&key) {
                             continue;
                         }
-                        let near_duplicate = self.near_duplicate(&mention, prepared.simhash);
+                        let near_duplicate = prepared.is_near_duplicate(&mention, &mut self.near_duplicates);
                         let doc = prepared.finish(&self.fields, near_duplicate);
                         self.push(Op::Replace { mention, model_version, near_duplicate }, Some(doc));
                     }
