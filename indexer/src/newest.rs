@@ -1,29 +1,51 @@
-//! Newest (or oldest) first: the top hits by `created_at` and the exact number of matches, in one pass.
+//! Newest (or oldest) first: the top hits by `created_at` and the exact number of matches.
 //!
-//! Tantivy's sort-by-fast-field collector reads one date per matching document, through the column's
-//! per-document path. Most searches are "the newest N of many matches", so this collector reads the dates
-//! of a whole block of matches at once (`first_vals`) and keeps the best `k` in a small heap; at 1M mentions
-//! the per-document reads were most of a cheap search's server time (BENCHMARKS.md). Ties on the date are
-//! broken by document address, so the order is stable and pages do not overlap.
+//! Most searches ask for "the newest N of many matches". Reading every match's date into a heap, which is
+//! what Tantivy's sort-by-fast-field collector does, was most of a cheap search's server time at 1M
+//! mentions (BENCHMARKS.md). Here the two halves of the answer are found apart:
+//!
+//! - a single word's count is its document frequency, with no iteration at all ([`counts_itself`]); any
+//!   other query's matches are counted by the walk that looks for the hits, which reads no date in a block
+//!   that cannot rank;
+//! - the hits skip whatever cannot rank. Each segment keeps the best date of every block of documents
+//!   (computed once per segment and cached, like the author hashes of `insights::authors`). Once `k` hits
+//!   are held, segments, windows and blocks whose best date is worse than the k-th are passed over with
+//!   `seek` (or, while counting, walked without reading dates). Mentions mostly arrive in time order, so the best windows, visited first, are the last ones of
+//!   the newest segment, and a search reads little more than its page. When dates are spread evenly over
+//!   the segment nothing can be skipped, and the cost is that of reading every match's date, as before.
+//!
+//! The answer is exact: a document is passed over only when its date is strictly worse than the k-th kept
+//! hit's. Ties on the date are broken by document address, lower first, so pages are stable and do not
+//! overlap.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
-use tantivy::collector::{Collector, SegmentCollector};
+use parking_lot::Mutex;
 use tantivy::columnar::Column;
-use tantivy::{DateTime, DocAddress, DocId, Order, Score, SegmentOrdinal, SegmentReader};
+use tantivy::index::SegmentId;
+use tantivy::query::{AllQuery, EnableScoring, Query, Scorer, TermQuery, Weight};
+use tantivy::{DateTime, DocAddress, DocId, DocSet, Order, Searcher, SegmentOrdinal, SegmentReader};
 
-/// The best `k` matches by `created_at` in `order`, and how many documents matched.
-pub struct ByDate {
-    k: usize,
-    order: Order,
+/// The date field hits are ordered by.
+const DATE_FIELD: &str = "created_at";
+
+/// How documents are grouped for skipping.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// Documents per block, a power of two: the unit a best date is kept for, and skipped by.
+    pub block: u32,
+    /// Blocks per window: the unit visited out of document order.
+    pub window: u32,
+    /// Windows reached with a fresh scorer (best first) before the rest of a segment is swept in order.
+    pub jumps: usize,
 }
 
-impl ByDate {
-    /// Keeps the first `k` hits (offset and page together) in `order`.
-    pub fn new(k: usize, order: Order) -> Self {
-        ByDate { k: k.max(1), order }
-    }
+impl Layout {
+    /// 128-document blocks (about 16 bytes of bounds per block), 2,048-document windows, four jumps: a
+    /// jump costs a new scorer, a few microseconds for a word.
+    pub const DEFAULT: Layout = Layout { block: 128, window: 16, jumps: 4 };
 }
 
 /// A hit's rank: larger is better. The date key is reversed for ascending order; the document address
@@ -40,22 +62,81 @@ fn key(value: Option<DateTime>, order: Order) -> i64 {
     }
 }
 
-/// Per-segment state of [`ByDate`].
-pub struct ByDateSegment {
-    column: Option<Column<DateTime>>,
-    segment: SegmentOrdinal,
-    order: Order,
+/// The best key of every block of one segment, for both orders. Deleted documents are included, which
+/// only loosens the bound.
+struct Bounds {
+    desc: Vec<i64>,
+    asc: Vec<i64>,
+}
+
+impl Bounds {
+    fn compute(column: Option<&Column<DateTime>>, max_doc: DocId, block: u32) -> Bounds {
+        let blocks = max_doc.div_ceil(block) as usize;
+        let (mut desc, mut asc) = (Vec::with_capacity(blocks), Vec::with_capacity(blocks));
+        let (mut docs, mut values) = (Vec::with_capacity(block as usize), Vec::with_capacity(block as usize));
+        for b in 0..blocks as u32 {
+            docs.clear();
+            docs.extend(b * block..((b + 1) * block).min(max_doc));
+            values.clear();
+            values.resize(docs.len(), None);
+            if let Some(column) = column {
+                column.first_vals(&docs, &mut values);
+            }
+            desc.push(values.iter().map(|v| key(*v, Order::Desc)).max().unwrap_or(i64::MIN));
+            asc.push(values.iter().map(|v| key(*v, Order::Asc)).max().unwrap_or(i64::MIN));
+        }
+        Bounds { desc, asc }
+    }
+
+    fn of(&self, order: Order) -> &[i64] {
+        match order {
+            Order::Desc => &self.desc,
+            Order::Asc => &self.asc,
+        }
+    }
+}
+
+type BoundsCache = Mutex<HashMap<(SegmentId, u32), Arc<Bounds>>>;
+
+fn bounds_cache() -> &'static BoundsCache {
+    static CACHE: OnceLock<BoundsCache> = OnceLock::new();
+    CACHE.get_or_init(BoundsCache::default)
+}
+
+fn cached_bounds(reader: &SegmentReader, column: Option<&Column<DateTime>>, block: u32) -> Arc<Bounds> {
+    let id = (reader.segment_id(), block);
+    if let Some(bounds) = bounds_cache().lock().get(&id) {
+        return bounds.clone();
+    }
+    // Computed outside the lock; two searches racing on a new segment both compute it once.
+    let bounds = Arc::new(Bounds::compute(column, reader.max_doc(), block));
+    bounds_cache().lock().insert(id, bounds.clone());
+    bounds
+}
+
+/// A hit and its date (none when the mention has none).
+pub type DatedHit = (Option<DateTime>, DocAddress);
+
+/// Matches whose dates are read together.
+const PENDING: usize = 64;
+
+/// The best `k` ranks seen so far.
+struct Top {
     k: usize,
     /// The worst kept rank on top.
     heap: BinaryHeap<Reverse<Rank>>,
-    count: u64,
-    values: Vec<Option<DateTime>>,
 }
 
-impl ByDateSegment {
+impl Top {
+    /// Whether a group of documents whose best key is `best` may still hold a hit: always while fewer
+    /// than `k` are kept; else when `best` is no worse than the k-th key (equal keys may win on address).
     #[inline]
-    fn offer(&mut self, value: Option<DateTime>, doc: DocId) {
-        let rank = (key(value, self.order), Reverse(DocAddress::new(self.segment, doc)));
+    fn may_rank(&self, best: i64) -> bool {
+        self.heap.len() < self.k || self.heap.peek().is_none_or(|Reverse(worst)| best >= worst.0)
+    }
+
+    #[inline]
+    fn offer(&mut self, rank: Rank) {
         if self.heap.len() < self.k {
             self.heap.push(Reverse(rank));
         } else if self.heap.peek().is_some_and(|Reverse(worst)| rank > *worst) {
@@ -65,124 +146,237 @@ impl ByDateSegment {
     }
 }
 
-impl SegmentCollector for ByDateSegment {
-    type Fruit = (Vec<Rank>, u64);
+/// The search of one segment.
+struct SegmentRun<'a> {
+    weight: &'a dyn Weight,
+    reader: &'a SegmentReader,
+    segment: SegmentOrdinal,
+    column: Option<Column<DateTime>>,
+    bounds: &'a [i64],
+    /// The bounds for the other order.
+    reverse: &'a [i64],
+    layout: Layout,
+    order: Order,
+    /// Whether every match must be walked to count it (see [`counts_itself`]).
+    counting: bool,
+    /// Matches walked by [`SegmentRun::scan`] while counting.
+    count: u64,
+    docs: Vec<DocId>,
+    values: Vec<Option<DateTime>>,
+}
 
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        self.count += 1;
-        let value = self.column.as_ref().and_then(|c| c.first(doc));
-        self.offer(value, doc);
+/// Whether `query`'s weight counts a segment's matches without walking them: a word's document frequency,
+/// or the number of documents, while nothing is deleted. Other queries walk every match to count it; then
+/// the walk that looks for the hits counts them too, rather than walking twice.
+pub fn counts_itself(query: &dyn Query, reader: &SegmentReader) -> bool {
+    reader.alive_bitset().is_none() && (query.is::<TermQuery>() || query.is::<AllQuery>())
+}
+
+impl SegmentRun<'_> {
+    /// Offers every match in `lo..hi` to `top`, block by block. Blocks that cannot rank are passed over
+    /// with a seek, or, when counting, walked through without reading a date. The dates of the matches
+    /// that may rank are read [`PENDING`] at a time (a sparse query has about one per block).
+    fn scan(&mut self, scorer: &mut dyn Scorer, lo: DocId, hi: DocId, top: &mut Top) {
+        if scorer.doc() < lo {
+            scorer.seek(lo);
+        }
+        let shift = self.layout.block.trailing_zeros();
+        let alive = self.reader.alive_bitset();
+        loop {
+            // TERMINATED is above every `hi`.
+            let mut doc = scorer.doc();
+            if doc >= hi {
+                break;
+            }
+            let b = doc >> shift;
+            let end = ((b + 1) << shift).min(hi);
+            if top.may_rank(self.bounds[b as usize]) {
+                while doc < end {
+                    if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                        self.docs.push(doc);
+                    }
+                    doc = scorer.advance();
+                }
+                if self.docs.len() >= PENDING {
+                    self.offer_pending(top);
+                }
+            } else if self.counting {
+                while doc < end {
+                    self.count += u64::from(alive.is_none_or(|alive| alive.is_alive(doc)));
+                    doc = scorer.advance();
+                }
+            } else {
+                let mut next = b + 1;
+                while next << shift < hi && !top.may_rank(self.bounds[next as usize]) {
+                    next += 1;
+                }
+                if next << shift >= hi {
+                    break;
+                }
+                scorer.seek(next << shift);
+            }
+        }
+        self.offer_pending(top);
     }
 
-    fn collect_block(&mut self, docs: &[DocId]) {
-        self.count += docs.len() as u64;
-        let mut values = std::mem::take(&mut self.values);
-        values.clear();
-        values.resize(docs.len(), None);
+    /// Reads the dates of the pending matches and offers them; they are counted here.
+    fn offer_pending(&mut self, top: &mut Top) {
+        self.count += self.docs.len() as u64;
+        self.values.clear();
+        self.values.resize(self.docs.len(), None);
         if let Some(column) = &self.column {
-            column.first_vals(docs, &mut values);
+            column.first_vals(&self.docs, &mut self.values);
         }
-        for (&doc, &value) in docs.iter().zip(&values) {
-            self.offer(value, doc);
+        for (&doc, &value) in self.docs.iter().zip(&self.values) {
+            top.offer((key(value, self.order), Reverse(DocAddress::new(self.segment, doc))));
         }
-        self.values = values;
+        self.docs.clear();
     }
 
-    fn harvest(self) -> Self::Fruit {
-        (self.heap.into_iter().map(|Reverse(rank)| rank).collect(), self.count)
+    /// Whether the segment's dates come in runs, as when mentions arrive in time order: then at most
+    /// `layout.jumps` windows reach past the worst date of the best window, and visiting the best windows
+    /// first lets the rest be skipped. When dates are spread evenly every window reaches as far as the
+    /// best one, and jumping would only cost scorers.
+    fn clustered(&self, best: &[(i64, u32)], range: impl Fn(u32) -> (DocId, DocId)) -> bool {
+        let Some(&(_, first)) = best.first() else { return false };
+        let (lo, hi) = range(first);
+        let blocks = (lo / self.layout.block) as usize..hi.div_ceil(self.layout.block) as usize;
+        // The other order's best key, reversed, is this order's worst.
+        let floor = self.reverse[blocks].iter().map(|&k| !k).min().unwrap_or(i64::MIN);
+        best.iter().take_while(|&&(bound, _)| bound >= floor).count() <= self.layout.jumps + 1
+    }
+
+    /// Visits the segment's windows best first, each from a scorer that can reach it, until the rest
+    /// cannot rank; after `layout.jumps` windows (none when the segment is not
+    /// [`clustered`](Self::clustered)), sweeps what may still rank in document order with one scorer (each
+    /// jump costs a scorer). When counting, every window is visited.
+    fn run(&mut self, top: &mut Top) -> tantivy::Result<()> {
+        let max_doc = self.reader.max_doc();
+        let span = self.layout.block * self.layout.window;
+        let windows = max_doc.div_ceil(span);
+        let range = |w: u32| (w * span, ((w + 1) * span).min(max_doc));
+        let mut best: Vec<(i64, u32)> = (0..windows)
+            .map(|w| {
+                let (lo, hi) = range(w);
+                let blocks = &self.bounds[(lo / self.layout.block) as usize..hi.div_ceil(self.layout.block) as usize];
+                (blocks.iter().copied().max().unwrap_or(i64::MIN), w)
+            })
+            .collect();
+        best.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let jumps = if self.clustered(&best, range) { self.layout.jumps } else { 0 };
+        let mut scorer: Option<Box<dyn Scorer>> = None;
+        for (i, &(bound, w)) in best.iter().enumerate() {
+            if !top.may_rank(bound) && !self.counting {
+                // Windows are in order of their bound: none after this one can rank either.
+                return Ok(());
+            }
+            if i == jumps {
+                let counting = self.counting;
+                let mut rest: Vec<u32> =
+                    best[i..].iter().filter(|(b, _)| counting || top.may_rank(*b)).map(|&(_, w)| w).collect();
+                rest.sort_unstable();
+                let mut sweep = self.weight.scorer(self.reader, 1.0)?;
+                for w in rest {
+                    let (lo, hi) = range(w);
+                    self.scan(sweep.as_mut(), lo, hi, top);
+                }
+                return Ok(());
+            }
+            let (lo, hi) = range(w);
+            // A scorer only moves forward: reuse the last one if it has not passed this window.
+            let mut current = match scorer.take() {
+                Some(s) if s.doc() <= lo => s,
+                _ => self.weight.scorer(self.reader, 1.0)?,
+            };
+            self.scan(current.as_mut(), lo, hi, top);
+            scorer = Some(current);
+        }
+        Ok(())
     }
 }
 
-impl Collector for ByDate {
-    /// The hits in order (at most `k`) with their dates, and the number of matches.
-    type Fruit = (Vec<(Option<DateTime>, DocAddress)>, usize);
-    type Child = ByDateSegment;
+/// The best `k` matches of `query` by `created_at` in `order`, with their dates, and how many documents
+/// match.
+pub fn top_by_date(
+    searcher: &Searcher,
+    query: &dyn Query,
+    k: usize,
+    order: Order,
+) -> tantivy::Result<(Vec<DatedHit>, usize)> {
+    top_by_date_with(searcher, query, k, order, Layout::DEFAULT)
+}
 
-    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<ByDateSegment> {
-        Ok(ByDateSegment {
-            column: reader.fast_fields().date("created_at").ok(),
+/// [`top_by_date`] with another grouping of documents (tests use small ones).
+pub fn top_by_date_with(
+    searcher: &Searcher,
+    query: &dyn Query,
+    k: usize,
+    order: Order,
+    layout: Layout,
+) -> tantivy::Result<(Vec<DatedHit>, usize)> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut total = 0usize;
+    let mut segments = Vec::new();
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let counting = !counts_itself(query, reader);
+        if !counting {
+            let count = weight.count(reader)?;
+            total += count as usize;
+            if count == 0 {
+                continue;
+            }
+        }
+        let column = reader.fast_fields().date(DATE_FIELD).ok();
+        let bounds = cached_bounds(reader, column.as_ref(), layout.block);
+        let best = bounds.of(order).iter().copied().max().unwrap_or(i64::MIN);
+        segments.push((best, ord as SegmentOrdinal, reader, column, bounds, counting));
+    }
+    let searched: HashSet<SegmentId> = searcher.segment_readers().iter().map(|r| r.segment_id()).collect();
+    bounds_cache().lock().retain(|(segment, _), _| searched.contains(segment));
+    // Best segments first, so that the k-th key rises early and older segments are passed over whole.
+    segments.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut top = Top { k: k.max(1), heap: BinaryHeap::with_capacity(k.max(1) + 1) };
+    for (best, segment, reader, column, bounds, counting) in segments {
+        if !top.may_rank(best) {
+            if counting {
+                total += weight.count(reader)? as usize;
+            }
+            continue;
+        }
+        let mut run = SegmentRun {
+            weight: weight.as_ref(),
+            reader,
             segment,
-            order: self.order,
-            k: self.k,
-            heap: BinaryHeap::with_capacity(self.k + 1),
+            column,
+            bounds: bounds.of(order),
+            reverse: bounds.of(if order == Order::Desc { Order::Asc } else { Order::Desc }),
+            layout,
+            order,
+            counting,
             count: 0,
-            values: Vec::new(),
+            docs: Vec::with_capacity(PENDING + layout.block as usize),
+            values: Vec::with_capacity(PENDING + layout.block as usize),
+        };
+        run.run(&mut top)?;
+        if counting {
+            total += run.count as usize;
+        }
+    }
+    let mut ranks: Vec<Rank> = top.heap.into_iter().map(|Reverse(rank)| rank).collect();
+    ranks.sort_unstable_by(|a, b| b.cmp(a));
+    let hits = ranks
+        .into_iter()
+        .map(|(key, Reverse(address))| {
+            let nanos = match order {
+                _ if key == i64::MIN => None,
+                Order::Desc => Some(key),
+                Order::Asc => Some(!key),
+            };
+            (nanos.map(DateTime::from_timestamp_nanos), address)
         })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<(Vec<Rank>, u64)>) -> tantivy::Result<Self::Fruit> {
-        let count = fruits.iter().map(|(_, n)| *n).sum::<u64>() as usize;
-        let mut ranks: Vec<Rank> = fruits.into_iter().flat_map(|(ranks, _)| ranks).collect();
-        ranks.sort_unstable_by(|a, b| b.cmp(a));
-        ranks.truncate(self.k);
-        let order = self.order;
-        let hits = ranks
-            .into_iter()
-            .map(|(key, Reverse(address))| {
-                let nanos = match order {
-                    _ if key == i64::MIN => None,
-                    Order::Desc => Some(key),
-                    Order::Asc => Some(!key),
-                };
-                (nanos.map(DateTime::from_timestamp_nanos), address)
-            })
-            .collect();
-        Ok((hits, count))
-    }
+        .collect();
+    Ok((hits, total))
 }
 
 #[cfg(test)]
-mod tests {
-    use tantivy::collector::{Count, TopDocs};
-    use tantivy::query::AllQuery;
-    use tantivy::schema::{DateOptions, Schema};
-    use tantivy::{doc, Index};
-
-    use super::*;
-
-    /// The same hits, order and count as Tantivy's own sort-by-date collector, over several segments,
-    /// with ties and deleted documents, both ways, at every page size.
-    #[test]
-    fn agrees_with_tantivys_sort_by_date() {
-        let mut builder = Schema::builder();
-        let created_at = builder.add_date_field("created_at", DateOptions::default().set_fast().set_indexed());
-        let id = builder.add_u64_field("id", tantivy::schema::INDEXED);
-        let index = Index::create_in_ram(builder.build());
-        let mut writer = index.writer_with_num_threads(1, 15_000_000).expect("writer");
-        for n in 0u64..300 {
-            // Many ties: 37 distinct dates.
-            let secs = ((n * 7919) % 37) as i64;
-            writer.add_document(doc!(created_at => DateTime::from_timestamp_secs(secs), id => n)).expect("add");
-            if n % 100 == 99 {
-                writer.commit().expect("commit");
-            }
-        }
-        writer.delete_term(tantivy::Term::from_field_u64(id, 5));
-        writer.commit().expect("commit");
-        let searcher = index.reader().expect("reader").searcher();
-        assert!(searcher.segment_readers().len() > 1);
-        for order in [Order::Desc, Order::Asc] {
-            for k in [1, 20, 299, 500] {
-                let (ours, total) = searcher.search(&AllQuery, &ByDate::new(k, order)).expect("ours");
-                let (theirs, count): (Vec<(Option<DateTime>, DocAddress)>, usize) = searcher
-                    .search(&AllQuery, &(TopDocs::with_limit(k).order_by_fast_field("created_at", order), Count))
-                    .expect("theirs");
-                assert_eq!(total, count);
-                assert_eq!(total, 299, "one document deleted");
-                // Same dates in the same order; among equal dates ours is by address.
-                let dates = |hits: &[(Option<DateTime>, DocAddress)]| hits.iter().map(|h| h.0).collect::<Vec<_>>();
-                assert_eq!(dates(&ours), dates(&theirs), "{order:?} k={k}");
-                let mut sorted = ours.clone();
-                sorted.sort_by(|a, b| match order {
-                    Order::Desc => b.0.cmp(&a.0).then(a.1.cmp(&b.1)),
-                    Order::Asc => a.0.cmp(&b.0).then(a.1.cmp(&b.1)),
-                });
-                assert_eq!(ours, sorted);
-            }
-        }
-    }
-}
+mod tests;

@@ -3,11 +3,11 @@
 use std::ops::Bound;
 
 use earshot_proto::v1::Mention;
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::collector::{Collector, Count, TopDocs};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DateTime, DocAddress, Order, Searcher, TantivyDocument, Term};
+use tantivy::{DateTime, DocAddress, Order, Searcher, SegmentOrdinal, TantivyDocument, Term};
 
 use crate::doc::from_document;
 use crate::{IndexError, Indexer};
@@ -113,6 +113,10 @@ impl Indexer {
             };
             clauses.push((Occur::Must, filter(RangeQuery::new(bound(from, true), bound(to, false)))));
         }
+        if clauses.len() == 1 {
+            // Unwrapped, a word's count is its document frequency (a one-clause BooleanQuery iterates).
+            return clauses.remove(0).1;
+        }
         Box::new(BooleanQuery::new(clauses))
     }
 
@@ -124,11 +128,32 @@ impl Indexer {
         let limit = params.limit.max(1);
         let top = TopDocs::with_limit(limit).and_offset(params.offset);
         let (scored, total): (Vec<(f32, DocAddress)>, usize) = match params.sort {
-            Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
+            Sort::Relevance => {
+                // When the count needs no walk, the top hits are found alone, with Block-WAND, which
+                // skips what cannot make the page; collected together with the count, every match is
+                // scored.
+                let weight = query.weight(EnableScoring::enabled_from_searcher(&searcher))?;
+                let both = (TopDocs::with_limit(limit).and_offset(params.offset).order_by_score(), Count);
+                let top = top.order_by_score();
+                let mut pages = Vec::with_capacity(searcher.segment_readers().len());
+                let mut total = 0;
+                for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+                    let ord = ord as SegmentOrdinal;
+                    if crate::newest::counts_itself(query.as_ref(), reader) {
+                        pages.push(top.collect_segment(weight.as_ref(), ord, reader)?);
+                        total += weight.count(reader)? as usize;
+                    } else {
+                        let (page, count) = both.collect_segment(weight.as_ref(), ord, reader)?;
+                        pages.push(page);
+                        total += count;
+                    }
+                }
+                (top.merge_fruits(pages)?, total)
+            }
             Sort::TimeDesc | Sort::TimeAsc => {
                 let order = if params.sort == Sort::TimeDesc { Order::Desc } else { Order::Asc };
                 let k = params.offset.saturating_add(limit);
-                let (docs, total) = searcher.search(&query, &crate::newest::ByDate::new(k, order))?;
+                let (docs, total) = crate::newest::top_by_date(&searcher, query.as_ref(), k, order)?;
                 (docs.into_iter().skip(params.offset).map(|(_, a)| (0.0, a)).collect(), total)
             }
         };
@@ -189,6 +214,9 @@ mod tests {
     use earshot_proto::v1::Mention;
     use tantivy::query::AllQuery;
 
+    use tantivy::{DocAddress, Term};
+
+    use super::{SearchParams, Sort};
     use crate::{IndexCommand, Indexer, IndexerOptions};
 
     fn add(indexer: &Indexer, tenant: &str, ids: &[&str]) {
@@ -203,6 +231,76 @@ mod tests {
             .collect();
         indexer.send(IndexCommand::Add { mentions, last_position: None }).expect("send");
         indexer.commit().expect("commit");
+    }
+
+    /// Relevance: a word takes the Block-WAND path (counted from its document frequency), a Boolean query
+    /// and a segment with deletions the path that scores every match. Either way: the scores and the
+    /// total of scoring every match, and pages that follow on without overlap.
+    #[test]
+    fn relevance_pages_agree_with_scoring_every_match() {
+        use tantivy::collector::{Count, TopDocs};
+        use tantivy::schema::Value;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let indexer = Indexer::open(dir.path(), IndexerOptions::default(), |_| {}).expect("open");
+        let words = ["acme", "outage", "refund", "down", "today", "again"];
+        for part in 0..3 {
+            let mentions = (0..150)
+                .map(|i: usize| {
+                    let n = part * 150 + i;
+                    // Lengths and repeats vary, so scores spread; many still tie.
+                    let text: Vec<&str> = (0..1 + n % 7).map(|j| words[(n * 7 + j * j) % words.len()]).collect();
+                    let mention =
+                        Mention { id: n.to_string(), tenant: "t".into(), text: text.join(" "), ..Default::default() };
+                    (mention, String::new())
+                })
+                .collect();
+            indexer.send(IndexCommand::Add { mentions, last_position: None }).expect("send");
+            indexer.commit().expect("commit");
+        }
+        let id = |m: &Mention| m.id.clone();
+        for (text, delete) in [("acme", false), ("acme AND outage", false), ("refund", true)] {
+            if delete {
+                let key = crate::doc::mention_key("t", "7");
+                let terms = vec![Term::from_field_text(indexer.fields().key, &key)];
+                indexer.send(IndexCommand::Delete { terms, reply: None }).expect("delete");
+                indexer.commit().expect("commit");
+            }
+            let searcher = indexer.searcher();
+            let parsed = || crate::query::parse_query(indexer.index(), indexer.fields(), text).expect("parse");
+            let (all, count): (Vec<(f32, DocAddress)>, usize) =
+                searcher.search(&*parsed(), &(TopDocs::with_limit(1000).order_by_score(), Count)).expect("reference");
+            let search = |offset: usize| {
+                let params = SearchParams {
+                    tenant: "t".into(),
+                    query: parsed(),
+                    from: None,
+                    to: None,
+                    sort: Sort::Relevance,
+                    offset,
+                    limit: 10,
+                    highlight: false,
+                };
+                indexer.search(params).expect("search")
+            };
+            let (first, second) = (search(0), search(10));
+            assert_eq!(first.total as usize, count, "{text}");
+            let scores: Vec<f32> = first.hits.iter().chain(&second.hits).map(|h| h.score).collect();
+            let expected: Vec<f32> = all.iter().take(20).map(|(score, _)| *score).collect();
+            assert_eq!(scores, expected, "{text}");
+            let mut ids: Vec<String> = first.hits.iter().chain(&second.hits).map(|h| id(&h.mention)).collect();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), 20, "{text}: pages overlap");
+            // Whatever scores above the 20th is on the two pages.
+            let cut = expected[19];
+            for (score, address) in all.iter().filter(|(score, _)| *score > cut) {
+                let doc: tantivy::TantivyDocument = searcher.doc(*address).expect("doc");
+                let raw = doc.get_first(indexer.fields().raw).and_then(|v| v.as_bytes()).expect("raw");
+                let mention = <Mention as prost::Message>::decode(raw).expect("decode");
+                assert!(ids.contains(&mention.id), "{text}: {} ({score}) missing", mention.id);
+            }
+        }
     }
 
     #[test]
