@@ -316,6 +316,7 @@ pub fn top_by_date_with(
     order: Order,
     layout: Layout,
 ) -> tantivy::Result<(Vec<DatedHit>, usize)> {
+    debug_assert!(layout.block.is_power_of_two(), "blocks are found by shifting");
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
     let mut total = 0usize;
     let mut segments = Vec::new();
