@@ -64,15 +64,63 @@ fn key(value: Option<DateTime>, order: Order) -> i64 {
     }
 }
 
-/// The best key of every block of one segment, for both orders. Deleted documents are included, which
-/// only loosens the bound.
+/// What one segment's dates allow skipping in one order. Deleted documents are included, which only
+/// loosens the bounds.
+struct Side {
+    /// The best key of every block.
+    blocks: Vec<i64>,
+    /// Every window with its best key, best first.
+    windows: Vec<(i64, u32)>,
+    /// Whether the dates come in runs, as when mentions arrive in time order: then at most
+    /// [`Layout::jumps`] windows besides the best reach past the best window's worst key, and visiting
+    /// the best windows first lets the rest be skipped. When dates are spread evenly every window reaches
+    /// as far as the best one, and jumping would only cost scorers.
+    clustered: bool,
+}
+
+impl Side {
+    /// The side for the keys of `blocks`; `worst` holds each block's worst key (the other order's best,
+    /// reversed).
+    fn new(blocks: Vec<i64>, worst: impl Fn(usize) -> i64, max_doc: DocId, layout: Layout) -> Side {
+        let windows = max_doc.div_ceil(layout.block * layout.window);
+        let range = |w: u32| window_blocks(w, max_doc, layout);
+        let mut best: Vec<(i64, u32)> =
+            (0..windows).map(|w| (blocks[range(w)].iter().copied().max().unwrap_or(i64::MIN), w)).collect();
+        best.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let clustered = best.first().is_some_and(|&(_, first)| {
+            let floor = range(first).map(&worst).min().unwrap_or(i64::MIN);
+            best.iter().take_while(|&&(bound, _)| bound >= floor).count() <= layout.jumps + 1
+        });
+        Side { blocks, windows: best, clustered }
+    }
+
+    /// The best key of the whole segment.
+    fn best(&self) -> i64 {
+        self.windows.first().map_or(i64::MIN, |&(bound, _)| bound)
+    }
+}
+
+/// The blocks of window `w`.
+fn window_blocks(w: u32, max_doc: DocId, layout: Layout) -> std::ops::Range<usize> {
+    let (lo, hi) = window_docs(w, max_doc, layout);
+    (lo / layout.block) as usize..hi.div_ceil(layout.block) as usize
+}
+
+/// The documents of window `w`.
+fn window_docs(w: u32, max_doc: DocId, layout: Layout) -> (DocId, DocId) {
+    let span = layout.block * layout.window;
+    (w * span, ((w + 1) * span).min(max_doc))
+}
+
+/// One segment's [`Side`]s for both orders.
 struct Bounds {
-    desc: Vec<i64>,
-    asc: Vec<i64>,
+    desc: Side,
+    asc: Side,
 }
 
 impl Bounds {
-    fn compute(column: Option<&Column<DateTime>>, max_doc: DocId, block: u32) -> Bounds {
+    fn compute(column: Option<&Column<DateTime>>, max_doc: DocId, layout: Layout) -> Bounds {
+        let block = layout.block;
         let blocks = max_doc.div_ceil(block) as usize;
         let (mut desc, mut asc) = (Vec::with_capacity(blocks), Vec::with_capacity(blocks));
         let (mut docs, mut values) = (Vec::with_capacity(block as usize), Vec::with_capacity(block as usize));
@@ -87,10 +135,12 @@ impl Bounds {
             desc.push(values.iter().map(|v| key(*v, Order::Desc)).max().unwrap_or(i64::MIN));
             asc.push(values.iter().map(|v| key(*v, Order::Asc)).max().unwrap_or(i64::MIN));
         }
-        Bounds { desc, asc }
+        let desc_side = Side::new(desc.clone(), |b| !asc[b], max_doc, layout);
+        let asc_side = Side::new(asc, |b| !desc[b], max_doc, layout);
+        Bounds { desc: desc_side, asc: asc_side }
     }
 
-    fn of(&self, order: Order) -> &[i64] {
+    fn of(&self, order: Order) -> &Side {
         match order {
             Order::Desc => &self.desc,
             Order::Asc => &self.asc,
@@ -98,20 +148,20 @@ impl Bounds {
     }
 }
 
-type BoundsCache = Mutex<HashMap<(SegmentId, u32), Arc<Bounds>>>;
+type BoundsCache = Mutex<HashMap<(SegmentId, u32, u32, usize), Arc<Bounds>>>;
 
 fn bounds_cache() -> &'static BoundsCache {
     static CACHE: OnceLock<BoundsCache> = OnceLock::new();
     CACHE.get_or_init(BoundsCache::default)
 }
 
-fn cached_bounds(reader: &SegmentReader, column: Option<&Column<DateTime>>, block: u32) -> Arc<Bounds> {
-    let id = (reader.segment_id(), block);
+fn cached_bounds(reader: &SegmentReader, column: Option<&Column<DateTime>>, layout: Layout) -> Arc<Bounds> {
+    let id = (reader.segment_id(), layout.block, layout.window, layout.jumps);
     if let Some(bounds) = bounds_cache().lock().get(&id) {
         return bounds.clone();
     }
     // Computed outside the lock; two searches racing on a new segment both compute it once.
-    let bounds = Arc::new(Bounds::compute(column, reader.max_doc(), block));
+    let bounds = Arc::new(Bounds::compute(column, reader.max_doc(), layout));
     bounds_cache().lock().insert(id, bounds.clone());
     bounds
 }
@@ -154,9 +204,7 @@ struct SegmentRun<'a> {
     reader: &'a SegmentReader,
     segment: SegmentOrdinal,
     column: Option<Column<DateTime>>,
-    bounds: &'a [i64],
-    /// The bounds for the other order.
-    reverse: &'a [i64],
+    side: &'a Side,
     layout: Layout,
     order: Order,
     /// Whether every match must be walked to count it (see [`counts_itself`]).
@@ -192,7 +240,7 @@ impl SegmentRun<'_> {
             }
             let b = doc >> shift;
             let end = ((b + 1) << shift).min(hi);
-            if top.may_rank(self.bounds[b as usize]) {
+            if top.may_rank(self.side.blocks[b as usize]) {
                 while doc < end {
                     if alive.is_none_or(|alive| alive.is_alive(doc)) {
                         self.docs.push(doc);
@@ -209,7 +257,7 @@ impl SegmentRun<'_> {
                 }
             } else {
                 let mut next = b + 1;
-                while next << shift < hi && !top.may_rank(self.bounds[next as usize]) {
+                while next << shift < hi && !top.may_rank(self.side.blocks[next as usize]) {
                     next += 1;
                 }
                 if next << shift >= hi {
@@ -235,37 +283,16 @@ impl SegmentRun<'_> {
         self.docs.clear();
     }
 
-    /// Whether the segment's dates come in runs, as when mentions arrive in time order: then at most
-    /// `layout.jumps` windows reach past the worst date of the best window, and visiting the best windows
-    /// first lets the rest be skipped. When dates are spread evenly every window reaches as far as the
-    /// best one, and jumping would only cost scorers.
-    fn clustered(&self, best: &[(i64, u32)], range: impl Fn(u32) -> (DocId, DocId)) -> bool {
-        let Some(&(_, first)) = best.first() else { return false };
-        let (lo, hi) = range(first);
-        let blocks = (lo / self.layout.block) as usize..hi.div_ceil(self.layout.block) as usize;
-        // The other order's best key, reversed, is this order's worst.
-        let floor = self.reverse[blocks].iter().map(|&k| !k).min().unwrap_or(i64::MIN);
-        best.iter().take_while(|&&(bound, _)| bound >= floor).count() <= self.layout.jumps + 1
-    }
-
     /// Visits the segment's windows best first, each from a scorer that can reach it, until the rest
     /// cannot rank; after `layout.jumps` windows (none when the segment is not
-    /// [`clustered`](Self::clustered)), sweeps what may still rank in document order with one scorer (each
+    /// [`clustered`](Side::clustered)), sweeps what may still rank in document order with one scorer (each
     /// jump costs a scorer). When counting, every window is visited.
     fn run(&mut self, top: &mut Top) -> tantivy::Result<()> {
         let max_doc = self.reader.max_doc();
-        let span = self.layout.block * self.layout.window;
-        let windows = max_doc.div_ceil(span);
-        let range = |w: u32| (w * span, ((w + 1) * span).min(max_doc));
-        let mut best: Vec<(i64, u32)> = (0..windows)
-            .map(|w| {
-                let (lo, hi) = range(w);
-                let blocks = &self.bounds[(lo / self.layout.block) as usize..hi.div_ceil(self.layout.block) as usize];
-                (blocks.iter().copied().max().unwrap_or(i64::MIN), w)
-            })
-            .collect();
-        best.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let jumps = if self.clustered(&best, range) { self.layout.jumps } else { 0 };
+        let (layout, side) = (self.layout, self.side);
+        let range = |w: u32| window_docs(w, max_doc, layout);
+        let best = &side.windows;
+        let jumps = if side.clustered { layout.jumps } else { 0 };
         let mut scorer: Option<Box<dyn Scorer>> = None;
         for (i, &(bound, w)) in best.iter().enumerate() {
             if !top.may_rank(bound) && !self.counting {
@@ -330,12 +357,12 @@ pub fn top_by_date_with(
             }
         }
         let column = reader.fast_fields().date(DATE_FIELD).ok();
-        let bounds = cached_bounds(reader, column.as_ref(), layout.block);
-        let best = bounds.of(order).iter().copied().max().unwrap_or(i64::MIN);
+        let bounds = cached_bounds(reader, column.as_ref(), layout);
+        let best = bounds.of(order).best();
         segments.push((best, ord as SegmentOrdinal, reader, column, bounds, counting));
     }
     let searched: HashSet<SegmentId> = searcher.segment_readers().iter().map(|r| r.segment_id()).collect();
-    bounds_cache().lock().retain(|(segment, _), _| searched.contains(segment));
+    bounds_cache().lock().retain(|(segment, ..), _| searched.contains(segment));
     // Best segments first, so that the k-th key rises early and older segments are passed over whole.
     segments.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut top = Top { k: k.max(1), heap: BinaryHeap::with_capacity(k.max(1) + 1) };
@@ -351,8 +378,7 @@ pub fn top_by_date_with(
             reader,
             segment,
             column,
-            bounds: bounds.of(order),
-            reverse: bounds.of(if order == Order::Desc { Order::Asc } else { Order::Desc }),
+            side: bounds.of(order),
             layout,
             order,
             counting,
