@@ -5,8 +5,10 @@
 //! - [`doc`]: mention ⇄ document, unique keys.
 //! - [`writer`]: the indexing thread, fed by a bounded channel through a preparing thread that builds the
 //!   documents; commits on an interval and reports the log position it has made durable.
-//! - [`search`]: tenant-scoped search and count over the latest committed searcher; [`newest`] is its
-//!   one-pass "newest N and how many" collector.
+//! - [`search`]: tenant-scoped search and count over the latest committed searcher; [`newest`] finds its
+//!   time-ordered hits, skipping blocks of documents that cannot make the page.
+//! - [`segment_cache`]: what is read out of a segment once (author hashes, date bounds) and kept while the
+//!   segment is searched.
 //! - [`maintenance`]: listing and deleting mentions by key for erasure and retention.
 //! - [`tokenizer`]: social-text analysis (hashtags, handles, domains, emoji, accent folding, French/Italian
 //!   elisions, German spellings).
@@ -30,6 +32,7 @@ pub mod noise;
 pub mod query;
 pub mod schema;
 pub mod search;
+pub mod segment_cache;
 pub mod stopwords;
 pub mod tokenizer;
 pub mod writer;

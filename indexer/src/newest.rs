@@ -8,25 +8,26 @@
 //!   other query's matches are counted by the walk that looks for the hits, which reads no date in a block
 //!   that cannot rank;
 //! - the hits skip whatever cannot rank. Each segment keeps the best date of every block of documents
-//!   (computed once per segment and cached, like the author hashes of `insights::authors`). Once `k` hits
-//!   are held, segments, windows and blocks whose best date is worse than the k-th are passed over with
-//!   `seek` (or, while counting, walked without reading dates). Mentions mostly arrive in time order, so the best windows, visited first, are the last ones of
-//!   the newest segment, and a search reads little more than its page. When dates are spread evenly over
-//!   the segment nothing can be skipped, and the cost is that of reading every match's date, as before.
+//!   (computed once per segment, [`crate::segment_cache`]). Once `k` hits are held, segments, windows and
+//!   blocks whose best date is worse than the k-th are passed over with `seek` (or, while counting, walked
+//!   without reading dates). Mentions mostly arrive in time order, so the best windows, visited first, are
+//!   the last ones of the newest segment, and a search reads little more than its page. When dates are
+//!   spread evenly, a search reads dates until the k-th is good enough to skip blocks with: a few
+//!   thousand at 1M mentions (BENCHMARKS.md).
 //!
 //! The answer is exact: a document is passed over only when its date is strictly worse than the k-th kept
 //! hit's. Ties on the date are broken by document address, lower first, so pages are stable and do not
 //! overlap.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::collections::BinaryHeap;
+use std::sync::LazyLock;
 
-use parking_lot::Mutex;
 use tantivy::columnar::Column;
-use tantivy::index::SegmentId;
 use tantivy::query::{AllQuery, EnableScoring, Query, Scorer, TermQuery, Weight};
 use tantivy::{DateTime, DocAddress, DocId, DocSet, Order, Searcher, SegmentOrdinal, SegmentReader};
+
+use crate::segment_cache::SegmentCache;
 
 /// The date field hits are ordered by.
 const DATE_FIELD: &str = "created_at";
@@ -46,7 +47,7 @@ impl Layout {
     /// 32-document blocks (16 bytes of bounds each: half a byte per document), 2,048-document windows,
     /// four jumps (a jump costs a new scorer, a few microseconds for a word). Over dates spread evenly, a
     /// search reads about `k × block × ln(blocks)` dates before the k-th is good enough to skip with, so
-    /// smaller blocks read fewer; at 1M mentions 32 read fewer than 128 and cost no more than 16.
+    /// smaller blocks read fewer; at 1M mentions 32 was no slower than 16 or 128.
     pub const DEFAULT: Layout = Layout { block: 32, window: 64, jumps: 4 };
 }
 
@@ -79,16 +80,16 @@ struct Side {
 }
 
 impl Side {
-    /// The side for the keys of `blocks`; `worst` holds each block's worst key (the other order's best,
-    /// reversed).
-    fn new(blocks: Vec<i64>, worst: impl Fn(usize) -> i64, max_doc: DocId, layout: Layout) -> Side {
+    /// The side for the keys of `blocks`; `reverse` holds the other order's, whose best key of a block,
+    /// reversed, is this order's worst.
+    fn new(blocks: Vec<i64>, reverse: &[i64], max_doc: DocId, layout: Layout) -> Side {
         let windows = max_doc.div_ceil(layout.block * layout.window);
         let range = |w: u32| window_blocks(w, max_doc, layout);
         let mut best: Vec<(i64, u32)> =
             (0..windows).map(|w| (blocks[range(w)].iter().copied().max().unwrap_or(i64::MIN), w)).collect();
         best.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let clustered = best.first().is_some_and(|&(_, first)| {
-            let floor = range(first).map(&worst).min().unwrap_or(i64::MIN);
+            let floor = reverse[range(first)].iter().map(|&k| !k).min().unwrap_or(i64::MIN);
             best.iter().take_while(|&&(bound, _)| bound >= floor).count() <= layout.jumps + 1
         });
         Side { blocks, windows: best, clustered }
@@ -135,9 +136,9 @@ impl Bounds {
             desc.push(values.iter().map(|v| key(*v, Order::Desc)).max().unwrap_or(i64::MIN));
             asc.push(values.iter().map(|v| key(*v, Order::Asc)).max().unwrap_or(i64::MIN));
         }
-        let desc_side = Side::new(desc.clone(), |b| !asc[b], max_doc, layout);
-        let asc_side = Side::new(asc, |b| !desc[b], max_doc, layout);
-        Bounds { desc: desc_side, asc: asc_side }
+        let desc = Side::new(desc, &asc, max_doc, layout);
+        let asc = Side::new(asc, &desc.blocks, max_doc, layout);
+        Bounds { desc, asc }
     }
 
     fn of(&self, order: Order) -> &Side {
@@ -148,23 +149,8 @@ impl Bounds {
     }
 }
 
-type BoundsCache = Mutex<HashMap<(SegmentId, u32, u32, usize), Arc<Bounds>>>;
-
-fn bounds_cache() -> &'static BoundsCache {
-    static CACHE: OnceLock<BoundsCache> = OnceLock::new();
-    CACHE.get_or_init(BoundsCache::default)
-}
-
-fn cached_bounds(reader: &SegmentReader, column: Option<&Column<DateTime>>, layout: Layout) -> Arc<Bounds> {
-    let id = (reader.segment_id(), layout.block, layout.window, layout.jumps);
-    if let Some(bounds) = bounds_cache().lock().get(&id) {
-        return bounds.clone();
-    }
-    // Computed outside the lock; two searches racing on a new segment both compute it once.
-    let bounds = Arc::new(Bounds::compute(column, reader.max_doc(), layout));
-    bounds_cache().lock().insert(id, bounds.clone());
-    bounds
-}
+/// The [`Bounds`] of segments, by segment and layout.
+static BOUNDS: LazyLock<SegmentCache<(u32, u32, usize), Bounds>> = LazyLock::new(SegmentCache::default);
 
 /// A hit and its date (none when the mention has none).
 pub type DatedHit = (Option<DateTime>, DocAddress);
@@ -357,12 +343,13 @@ pub fn top_by_date_with(
             }
         }
         let column = reader.fast_fields().date(DATE_FIELD).ok();
-        let bounds = cached_bounds(reader, column.as_ref(), layout);
+        let bounds = BOUNDS.get_or_compute(reader.segment_id(), (layout.block, layout.window, layout.jumps), || {
+            Bounds::compute(column.as_ref(), reader.max_doc(), layout)
+        });
         let best = bounds.of(order).best();
         segments.push((best, ord as SegmentOrdinal, reader, column, bounds, counting));
     }
-    let searched: HashSet<SegmentId> = searcher.segment_readers().iter().map(|r| r.segment_id()).collect();
-    bounds_cache().lock().retain(|(segment, ..), _| searched.contains(segment));
+    BOUNDS.keep_only(searcher);
     // Best segments first, so that the k-th key rises early and older segments are passed over whole.
     segments.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut top = Top { k: k.max(1), heap: BinaryHeap::with_capacity(k.max(1) + 1) };

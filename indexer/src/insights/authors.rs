@@ -2,17 +2,17 @@
 //! distinct authors there are. An author is their id on the source network, or `@handle` when the
 //! mention carries no id.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::LazyLock;
 
-use parking_lot::Mutex;
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::query::Query;
 use tantivy::{DocId, Searcher, SegmentOrdinal, SegmentReader};
 
 use super::{first_ord, AccCollector, SegmentAcc};
+use crate::segment_cache::SegmentCache;
 
 /// One author's numbers in the period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,27 +92,11 @@ pub struct AuthorAcc {
     by_handle: Vec<Slot>,
 }
 
-/// The ordinal hashes of segments' author dictionaries, by segment and namespace. A segment never
-/// changes, so its hashes are computed once, not per request: streaming a dictionary decompresses every
-/// block (a fresh zstd context each) and was a quarter of a TopAuthors over 1M mentions. This is what
-/// Elasticsearch's global ordinals do for terms aggregations, kept per segment so a commit only adds the
-/// new segments' entries. Entries of segments no longer searched are dropped by [`top_authors`].
-type HashCache = Mutex<HashMap<(SegmentId, u8), Arc<Vec<u128>>>>;
-
-fn hash_cache() -> &'static HashCache {
-    static CACHE: OnceLock<HashCache> = OnceLock::new();
-    CACHE.get_or_init(HashCache::default)
-}
-
-fn cached_ord_hashes(segment: SegmentId, column: &StrColumn, namespace: u8) -> Arc<Vec<u128>> {
-    if let Some(hashes) = hash_cache().lock().get(&(segment, namespace)) {
-        return hashes.clone();
-    }
-    // Computed outside the lock; two requests racing on a new segment both compute it once.
-    let hashes = Arc::new(ord_hashes(column, namespace).unwrap_or_default());
-    hash_cache().lock().insert((segment, namespace), hashes.clone());
-    hashes
-}
+/// The ordinal hashes of segments' author dictionaries, by segment and namespace. Streaming a dictionary
+/// decompresses every block (a fresh zstd context each) and was a quarter of a TopAuthors over 1M
+/// mentions; a segment's hashes are computed once instead. Entries of segments no longer searched are
+/// dropped by [`top_authors`].
+static HASHES: LazyLock<SegmentCache<u8, Vec<u128>>> = LazyLock::new(SegmentCache::default);
 
 /// Hashes of every term of a dictionary, in ordinal order; `namespace` keeps ids and handles apart.
 fn ord_hashes(column: &StrColumn, namespace: u8) -> tantivy::Result<Vec<u128>> {
@@ -172,7 +156,8 @@ impl SegmentAcc for AuthorAcc {
             if slots.iter().all(|s| s.mentions == 0) {
                 continue;
             }
-            let hashes = cached_ord_hashes(self.segment_id, column, namespace);
+            let hashes =
+                HASHES.get_or_compute(self.segment_id, namespace, || ord_hashes(column, namespace).unwrap_or_default());
             for (ord, slot) in slots.iter().enumerate().filter(|(_, s)| s.mentions > 0) {
                 let Some(&key) = hashes.get(ord) else { continue };
                 out.push(Partial { key, segment: self.segment, slot: *slot });
@@ -237,8 +222,7 @@ fn counts_of(searcher: &Searcher, p: &Partial) -> AuthorCounts {
 /// The top `limit` authors of the mentions `query` matches, three ways. Blocking.
 pub fn top_authors(searcher: &Searcher, query: &dyn Query, limit: usize) -> tantivy::Result<TopAuthors> {
     let segments = searcher.search(query, &AccCollector::<AuthorAcc>::new(()))?;
-    let searched: HashSet<SegmentId> = searcher.segment_readers().iter().map(SegmentReader::segment_id).collect();
-    hash_cache().lock().retain(|(segment, _), _| searched.contains(segment));
+    HASHES.keep_only(searcher);
     let total: usize = segments.iter().map(Vec::len).sum();
     let mut merged: HashMap<u128, Partial, BuildHasherDefault<KeyIsHash>> =
         HashMap::with_capacity_and_hasher(total, Default::default());
