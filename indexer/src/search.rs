@@ -63,6 +63,34 @@ pub struct SearchResults {
     pub total: u64,
 }
 
+/// The best `limit` matches after `offset` by BM25, and how many documents match. Where the count needs
+/// no walk ([`crate::newest::counts_itself`]) the page is found alone, with Block-WAND, which skips what
+/// cannot make it; collected together with the count, every match is scored.
+fn top_by_score(
+    searcher: &Searcher,
+    query: &dyn Query,
+    limit: usize,
+    offset: usize,
+) -> tantivy::Result<(Vec<(f32, DocAddress)>, usize)> {
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let page = || TopDocs::with_limit(limit).and_offset(offset).order_by_score();
+    let (top, both) = (page(), (page(), Count));
+    let mut pages = Vec::with_capacity(searcher.segment_readers().len());
+    let mut total = 0;
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let ord = ord as SegmentOrdinal;
+        if crate::newest::counts_itself(query, reader) {
+            pages.push(top.collect_segment(weight.as_ref(), ord, reader)?);
+            total += weight.count(reader)? as usize;
+        } else {
+            let (page, count) = both.collect_segment(weight.as_ref(), ord, reader)?;
+            pages.push(page);
+            total += count;
+        }
+    }
+    Ok((top.merge_fruits(pages)?, total))
+}
+
 /// A clause that restricts matches without changing scores.
 fn filter(query: impl Query) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(Box::new(query), 0.0))
@@ -126,30 +154,8 @@ impl Indexer {
         let highlight_query = params.query.box_clone();
         let query = self.scoped_query(&searcher, &params.tenant, params.query, params.from, params.to);
         let limit = params.limit.max(1);
-        let top = TopDocs::with_limit(limit).and_offset(params.offset);
         let (scored, total): (Vec<(f32, DocAddress)>, usize) = match params.sort {
-            Sort::Relevance => {
-                // When the count needs no walk, the top hits are found alone, with Block-WAND, which
-                // skips what cannot make the page; collected together with the count, every match is
-                // scored.
-                let weight = query.weight(EnableScoring::enabled_from_searcher(&searcher))?;
-                let both = (TopDocs::with_limit(limit).and_offset(params.offset).order_by_score(), Count);
-                let top = top.order_by_score();
-                let mut pages = Vec::with_capacity(searcher.segment_readers().len());
-                let mut total = 0;
-                for (ord, reader) in searcher.segment_readers().iter().enumerate() {
-                    let ord = ord as SegmentOrdinal;
-                    if crate::newest::counts_itself(query.as_ref(), reader) {
-                        pages.push(top.collect_segment(weight.as_ref(), ord, reader)?);
-                        total += weight.count(reader)? as usize;
-                    } else {
-                        let (page, count) = both.collect_segment(weight.as_ref(), ord, reader)?;
-                        pages.push(page);
-                        total += count;
-                    }
-                }
-                (top.merge_fruits(pages)?, total)
-            }
+            Sort::Relevance => top_by_score(&searcher, query.as_ref(), limit, params.offset)?,
             Sort::TimeDesc | Sort::TimeAsc => {
                 let order = if params.sort == Sort::TimeDesc { Order::Desc } else { Order::Asc };
                 let k = params.offset.saturating_add(limit);
