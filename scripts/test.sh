@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Binaries find libtorch through an rpath relative to target/ inside the checkout; a target folder kept
+# elsewhere (a CI cache) needs the path spelled out.
+export LD_LIBRARY_PATH="$PWD/.earshot/libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo build --locked --workspace --all-targets
